@@ -1,0 +1,3 @@
+"""DTSEN pipeline: a unified socio-economic registry on Spark + Delta Lake."""
+
+__version__ = "0.1.0"

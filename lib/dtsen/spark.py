@@ -1,0 +1,97 @@
+"""SparkSession factory driven by conf/: local mode with Delta by default, unchanged under spark-submit.
+
+Locally we start the JVM ourselves, so master, Delta jars and memory come from conf (`spark:`).
+Under spark-submit (or any already-running JVM) the launcher owns master, jars and resources; we
+only add the SQL settings from conf and check that Delta's classes are really there.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+from pyspark.sql import SparkSession
+
+from dtsen.config import Config, ConfigError, resolve_path
+
+DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
+DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+MIN_JAVA = 17
+
+
+class EnvironmentProblem(RuntimeError):
+    """The machine lacks something Spark needs (Java, Delta jars): message says how to fix it."""
+
+
+def java_major_version() -> int:
+    java = os.path.join(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else shutil.which("java")
+    if not java or not os.path.exists(java):
+        raise EnvironmentProblem(
+            f"Java not found. Spark 4 needs Java {MIN_JAVA}+: install it (apt-get install openjdk-17-jre-headless) "
+            "or set JAVA_HOME.")
+    out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
+    m = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    if not m:
+        raise EnvironmentProblem(f"could not read the Java version from '{java} -version': {out.strip()[:200]}")
+    major = int(m.group(1))
+    return int(m.group(2)) if major == 1 and m.group(2) else major
+
+
+def check_java() -> None:
+    major = java_major_version()
+    if major < MIN_JAVA:
+        raise EnvironmentProblem(f"Java {major} found; Spark 4 needs Java {MIN_JAVA}+. Install it or set JAVA_HOME.")
+
+
+def delta_jars(conf: Config) -> list[str]:
+    jars = sorted(glob.glob(os.path.join(resolve_path(conf.get("spark.delta.jars_dir")), "*.jar")))
+    if not any(os.path.basename(j).startswith("delta-spark_") for j in jars):
+        raise EnvironmentProblem(
+            f"Delta jars not found in {resolve_path(conf.get('spark.delta.jars_dir'))}: run bin/setup "
+            "(it fetches them from Maven Central).")
+    return jars
+
+
+def _jvm_running() -> bool:
+    """True under spark-submit / pyspark shell, where the launcher already started the JVM."""
+    from pyspark import SparkContext
+
+    return SparkContext._active_spark_context is not None or "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def get_spark(conf: Config, app: str = "dtsen", profile: str | None = None) -> SparkSession:
+    """Build (or attach to) the session. `profile` picks a settings block in conf (`spark.profiles`)."""
+    profile = profile or conf.get("spark.profile", "local")
+    profiles = conf.section("spark.profiles")
+    if profile not in profiles:
+        raise ConfigError(f"spark.profile '{profile}' is not one of {sorted(profiles)} (conf/*/spark.yml)")
+    settings: dict = {**conf.get("spark.settings", {}), **(profiles[profile] or {})}
+    builder = SparkSession.builder.appName(f"{conf.get('spark.app_prefix', 'dtsen')}-{app}")
+    builder = builder.config("spark.sql.extensions", DELTA_EXTENSION)
+    builder = builder.config("spark.sql.catalog.spark_catalog", DELTA_CATALOG)
+    if not _jvm_running():
+        check_java()
+        builder = builder.master(os.environ.get("DTSEN_SPARK_MASTER", conf.get("spark.master")))
+        builder = builder.config("spark.jars", ",".join(delta_jars(conf)))
+        # Local Spark binds to whatever the hostname resolves to; loopback keeps it off the network.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        # Python workers must run this interpreter (the venv that has dtsen), not the first python3 on PATH.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        launch_only = settings
+    else:
+        launch_only = {k: v for k, v in settings.items() if not k.startswith(("spark.driver.", "spark.executor."))}
+    for key, value in launch_only.items():
+        builder = builder.config(key, str(value))
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(conf.get("spark.log_level", "WARN"))
+    from py4j.java_gateway import JavaClass
+
+    # py4j resolves names through Spark's class loader: a JavaPackage here means the jar is absent.
+    if not isinstance(spark._jvm.io.delta.tables.DeltaTable, JavaClass):
+        raise EnvironmentProblem(
+            "Delta classes are not on Spark's class path. Under spark-submit pass "
+            "--jars \"$(ls .jars/*.jar | paste -sd,)\" (bin/setup fetches them).")
+    return spark

@@ -1,0 +1,47 @@
+"""What a cycle in the lake holds, for people: printed at the end of the demo and by `dtsen summary`.
+
+Later stages add their own sections; each section reads only tables that exist.
+"""
+from __future__ import annotations
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from dtsen.catalog import Catalog
+from dtsen.config import Config
+
+
+def cycle_summary(spark: SparkSession, conf: Config, cycle: str) -> dict:
+    cat = Catalog(conf)
+    out: dict = {"cycle": cycle, "lake": cat.root}
+    if cat.exists(spark, "truth_families"):
+        fam = cat.read(spark, "truth_families", cycle)
+        row = fam.agg(F.count("*").alias("families"), F.sum("size").alias("residents"),
+                      (F.sum(F.when(F.col("poor"), F.col("size")).otherwise(0)) / F.sum("size")).alias("poor"),
+                      (F.sum(F.when(F.col("urban"), F.col("size")).otherwise(0)) / F.sum("size")).alias("urban"),
+                      F.avg("size").alias("kk_size"),
+                      F.expr("percentile_approx(pcc, 0.5)").alias("median_pcc"),
+                      F.sum(F.col("hidden_wealth").cast("int")).alias("hidden_wealth")).first().asDict()
+        out["population"] = row
+        files = cat.read(spark, "truth_files", cycle)
+        out["feeds"] = [r.asDict() for r in files.groupBy("source").agg(
+            F.count("*").alias("files"), F.sum("rows").alias("records"),
+            F.sum(F.col("file_error").isNotNull().cast("int")).alias("damaged_files")).orderBy("source").collect()]
+        out["landing"] = cat.landing_dir(cycle)
+    return out
+
+
+def render(summary: dict) -> str:
+    lines = [f"== cycle {summary['cycle']}  (lake: {summary['lake']})"]
+    pop = summary.get("population")
+    if not pop:
+        return lines[0] + "\n   nothing in the lake for this cycle yet"
+    lines.append(f"   population: {pop['residents']:,} residents in {pop['families']:,} families (KK); "
+                 f"mean KK size {pop['kk_size']:.2f}; urban {pop['urban']:.1%}; "
+                 f"under the poverty line {pop['poor']:.1%}; "
+                 f"median consumption Rp {pop['median_pcc']:,.0f}/capita/month")
+    lines.append(f"   agency feeds in {summary['landing']}:")
+    for f in summary["feeds"]:
+        lines.append(f"     {f['source']:<22} {f['records']:>10,} records in {f['files']:>4} files "
+                     f"({f['damaged_files']} damaged)")
+    return "\n".join(lines)

@@ -1,0 +1,99 @@
+"""Config, cycles, catalog and session factory: the parts every job stands on."""
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+from pyspark.sql import functions as F
+from pyspark.testing import assertDataFrameEqual
+
+from dtsen.catalog import Catalog
+from dtsen.config import ConfigError, load_config
+from dtsen.cycles import parse_cycle
+from dtsen.regions import counts
+
+
+def test_missing_key_names_the_key_and_files(conf):
+    with pytest.raises(ConfigError, match=r"generator\.nope.*conf/base/generator\.yml"):
+        conf.get("generator.nope")
+
+
+def test_env_reference_without_default_is_a_config_error(tmp_path):
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "a.yml").write_text("catalog: {lake_root: '${DTSEN_SURELY_UNSET_VAR}'}\n")
+    with pytest.raises(ConfigError, match="DTSEN_SURELY_UNSET_VAR"):
+        load_config("base", root=tmp_path)
+
+
+def test_unknown_environment_is_rejected(tmp_path):
+    (tmp_path / "base").mkdir()
+    with pytest.raises(ConfigError, match="unknown environment 'prod'"):
+        load_config("prod", root=tmp_path)
+
+
+def test_overlay_overrides_base(conf):
+    assert conf.get("spark.profile") == "test"                     # conf/test over conf/base
+    assert conf.get("spark.master") == "local[2]"                  # untouched base value
+
+
+@pytest.mark.parametrize("text,ref,months", [("2026H1", "2026-01-01", 6), ("2026H2", "2026-07-01", 6),
+                                             ("2027Q3", "2027-07-01", 3)])
+def test_cycle_parsing(text, ref, months):
+    c = parse_cycle(text)
+    assert (str(c.reference_date), c.months, c.id) == (ref, months, text)
+
+
+@pytest.mark.parametrize("bad", ["2026", "2026H3", "26H1", "2026Q5", ""])
+def test_bad_cycle_ids_are_config_errors(bad):
+    with pytest.raises(ConfigError, match="bad cycle id"):
+        parse_cycle(bad)
+
+
+def test_region_hierarchy_is_kemendagri_2025():
+    assert counts() == {"provinces": 38, "regencies": 514, "districts": 7285, "villages": 83762}
+
+
+def test_catalog_write_replaces_only_that_cycle(spark, conf):
+    cat = Catalog(conf.with_overrides({"catalog": {"tables": {"t_demo": {"path": "scratch/t_demo",
+                                                                          "partition_by": ["cycle"]}}}}))
+    a = spark.createDataFrame([(1, "2026H1"), (2, "2026H1")], "k int, cycle string")
+    b = spark.createDataFrame([(3, "2026H2")], "k int, cycle string")
+    cat.write(a, "t_demo", cycle="2026H1")
+    cat.write(b, "t_demo", cycle="2026H2")
+    cat.write(a.where("k = 1"), "t_demo", cycle="2026H1")            # rerun of H1 with other content
+    got = cat.read(spark, "t_demo").orderBy("k")
+    assertDataFrameEqual(got, spark.createDataFrame([(1, "2026H1"), (3, "2026H2")], "k int, cycle string"))
+    assert cat.read(spark, "t_demo", version=1).where(F.col("cycle") == "2026H2").count() == 1
+
+
+def test_unknown_table_is_a_config_error(conf):
+    with pytest.raises(ConfigError, match="not in the catalog"):
+        Catalog(conf).path("no_such_table")
+
+
+def test_old_java_is_refused_with_a_clear_message(tmp_path, monkeypatch):
+    from dtsen.spark import EnvironmentProblem, check_java
+
+    fake = tmp_path / "bin" / "java"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\necho \'openjdk version "11.0.2" 2019-01-15\' >&2\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path))
+    with pytest.raises(EnvironmentProblem, match="Java 11 found; Spark 4 needs Java 17"):
+        check_java()
+
+
+def test_missing_java_is_refused(tmp_path, monkeypatch):
+    from dtsen.spark import EnvironmentProblem, check_java
+
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "nowhere"))
+    with pytest.raises(EnvironmentProblem, match="Java not found"):
+        check_java()
+
+
+def test_delta_is_really_in_use(spark, tmp_path):
+    path = str(tmp_path / "d")
+    spark.range(3).write.format("delta").save(path)
+    assert os.path.isdir(os.path.join(path, "_delta_log"))
+    assert spark.read.format("delta").load(path).count() == 3
