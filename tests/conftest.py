@@ -7,6 +7,8 @@ import os
 import pytest
 
 os.environ.setdefault("DTSEN_ENV", "test")
+# A throw-away pseudonymization key for the suite (real keys come from the environment or a secret file).
+os.environ["DTSEN_SECRET_KEY"] = "5e" * 32
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +32,26 @@ def spark(conf):
     session = get_spark(conf, "tests")
     yield session
     session.stop()
+
+
+RESIDENTS, SEED = 6000, 7
+
+
+@pytest.fixture(scope="session")
+def requested_residents() -> int:
+    return RESIDENTS
+
+
+@pytest.fixture(scope="session")
+def generated(spark, conf):
+    """A small synthetic population, both cycles, generated once for the whole suite."""
+    from dtsen.synth.generate import generate
+
+    return {c: generate(spark, conf, residents=RESIDENTS, seed=SEED, cycle=c) for c in ("2026H1", "2026H2")}
+
+
+@pytest.fixture(scope="session")
+def cat(conf):
+    from dtsen.catalog import Catalog
+
+    return Catalog(conf)

@@ -41,6 +41,25 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from dtsen.ingest.job import ReconciliationError, ingest
+
+    conf = load_config(args.env)
+    try:
+        summary = ingest(_spark(conf, "ingest"), conf, cycle=args.cycle, source=args.source)
+    except ReconciliationError as exc:
+        print(f"dtsen ingest: {exc}", file=sys.stderr)
+        return 3
+    if args.json:
+        print(json.dumps(summary, indent=2, default=str))
+    else:
+        print(f"ingested {summary['cycle']}: {summary['files_read']} files read, {summary['files_skipped']} already "
+              f"ingested, {summary['files_rejected']} rejected; rows in {summary['rows_in']:,} = accepted "
+              f"{summary['rows_accepted']:,} + quarantined {summary['rows_quarantined']:,}; "
+              f"report {summary['report']} ({summary['wall_seconds']} s)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dtsen", description="Unified socio-economic registry pipeline")
     parser.add_argument("--env", default=None, help="conf overlay folder (default: $DTSEN_ENV or 'local')")
@@ -53,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--cycle", required=True, help="e.g. 2026H1 (half-year) or 2026Q3 (quarter)")
     g.add_argument("--json", action="store_true", help="print the summary as JSON")
     g.set_defaults(func=cmd_generate)
+
+    i = sub.add_parser("ingest", help="agency files -> bronze -> silver/quarantine, reconciled per file")
+    i.add_argument("--cycle", required=True)
+    i.add_argument("--source", default=None, help="one source only (default: all with a contract)")
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(func=cmd_ingest)
 
     s = sub.add_parser("summary", help="what the lake holds for a cycle")
     s.add_argument("--cycle", required=True)

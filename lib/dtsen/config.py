@@ -82,7 +82,7 @@ class Config:
     def as_dict(self) -> dict:
         return deepcopy(self._data)
 
-    def with_overrides(self, overrides: dict) -> "Config":
+    def with_overrides(self, overrides: dict) -> Config:
         """A copy with some keys replaced (used by tests and CLI flags)."""
         return Config(_deep_merge(self._data, overrides), self.sources, self.env)
 
@@ -98,12 +98,12 @@ def load_config(env: str | None = None, root: Path | None = None) -> Config:
     base = root / "base"
     if not base.is_dir():
         raise ConfigError(f"config folder {base} not found: set DTSEN_CONF to the project's conf/ folder")
-    files = sorted(base.glob("*.yml"))
+    files = sorted(base.rglob("*.yml"))
     overlay = root / env
     if env != "base":
         if not overlay.is_dir():
             raise ConfigError(f"unknown environment '{env}': no folder {overlay} (DTSEN_ENV)")
-        files += sorted(overlay.glob("*.yml"))
+        files += sorted(overlay.rglob("*.yml"))
     data: dict = {}
     for path in files:
         try:

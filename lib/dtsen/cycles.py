@@ -27,7 +27,7 @@ class Cycle:
         """The date the cycle's data describe: ages, 'not in the future' checks and evolution use it."""
         return date(self.year, self.start_month, 1)
 
-    def months_since(self, other: "Cycle") -> int:
+    def months_since(self, other: Cycle) -> int:
         return (self.year - other.year) * 12 + (self.start_month - other.start_month)
 
     def __str__(self) -> str:

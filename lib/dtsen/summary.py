@@ -28,6 +28,14 @@ def cycle_summary(spark: SparkSession, conf: Config, cycle: str) -> dict:
             F.count("*").alias("files"), F.sum("rows").alias("records"),
             F.sum(F.col("file_error").isNotNull().cast("int")).alias("damaged_files")).orderBy("source").collect()]
         out["landing"] = cat.landing_dir(cycle)
+    if cat.exists(spark, "ingest_reconciliation"):
+        recon = cat.read(spark, "ingest_reconciliation", cycle)
+        out["ingest"] = [r.asDict() for r in recon.groupBy("source").agg(
+            F.count("*").alias("files"), F.sum((F.col("status") == "rejected").cast("int")).alias("rejected_files"),
+            F.sum("rows_in").alias("rows_in"), F.sum("rows_accepted").alias("accepted"),
+            F.sum("rows_quarantined").alias("quarantined"),
+            F.min(F.col("balanced").cast("int")).alias("balanced")).orderBy("source").collect()]
+        out["quality_report"] = f"{cat.root}/reports/{cycle}/ingest_quality.md"
     return out
 
 
@@ -44,4 +52,10 @@ def render(summary: dict) -> str:
     for f in summary["feeds"]:
         lines.append(f"     {f['source']:<22} {f['records']:>10,} records in {f['files']:>4} files "
                      f"({f['damaged_files']} damaged)")
+    if summary.get("ingest"):
+        lines.append("   ingest (rows in = accepted + quarantined, per source):")
+        for s in summary["ingest"]:
+            lines.append(f"     {s['source']:<22} {s['rows_in']:>10,} = {s['accepted']:>10,} + {s['quarantined']:>8,}"
+                         f"  ({s['rejected_files']} files rejected; {'balanced' if s['balanced'] else 'NOT BALANCED'})")
+        lines.append(f"   quality report: {summary['quality_report']}")
     return "\n".join(lines)

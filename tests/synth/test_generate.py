@@ -19,8 +19,6 @@ from dtsen.regions import villages
 from dtsen.synth.feeds import FEEDS
 from dtsen.synth.generate import generate
 
-RESIDENTS, SEED = 6000, 7
-
 # The agencies' own layouts, written down independently of the generator's code.
 AGENCY_FIELDS = {
     "dukcapil": ["NIK", "NO_KK", "NAMA_LGKP", "TMPT_LHR", "TGL_LHR", "JENIS_KLMIN", "STATUS_KAWIN", "STAT_HBKEL",
@@ -40,18 +38,6 @@ AGENCY_FIELDS = {
 REGSOSEK_MIN_VARIABLES = 39
 
 
-@pytest.fixture(scope="module")
-def generated(spark, conf):
-    s1 = generate(spark, conf, residents=RESIDENTS, seed=SEED, cycle="2026H1")
-    s2 = generate(spark, conf, residents=RESIDENTS, seed=SEED, cycle="2026H2")
-    return {"2026H1": s1, "2026H2": s2}
-
-
-@pytest.fixture(scope="module")
-def cat(conf):
-    return Catalog(conf)
-
-
 def _families(spark, cat, cycle):
     return cat.read(spark, "truth_families", cycle).toPandas()
 
@@ -60,9 +46,9 @@ def _persons(spark, cat, cycle):
     return cat.read(spark, "truth_persons", cycle).toPandas()
 
 
-def test_population_size_and_structure(generated, spark, cat):
+def test_population_size_and_structure(generated, spark, cat, requested_residents):
     fam = _families(spark, cat, "2026H1")
-    assert abs(fam["size"].sum() - RESIDENTS) / RESIDENTS < 0.05
+    assert abs(fam["size"].sum() - requested_residents) / requested_residents < 0.05
     assert 2.8 <= fam["size"].mean() <= 3.5                       # ~3.05 persons per KK nationally
     share_single = (fam["size"] == 1).mean()
     assert 0.07 <= share_single <= 0.22

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from dtsen.synth import names as nm
 from dtsen.synth.population import EDUCATION_LABEL, HEAD, RELATIONSHIP_LABEL, Reference
-from dtsen.synth.rng import keyed_normal, keyed_uniform, sigmoid
+from dtsen.synth.rng import keyed_bits, keyed_normal, keyed_uniform, sigmoid
 
 S_VEH, S_HEALTH, S_PLN, S_TAX, S_IDS = 300, 320, 340, 360, 380
 
@@ -71,9 +71,36 @@ STREETS = ["MERDEKA", "SUDIRMAN", "DIPONEGORO", "KARTINI", "PAHLAWAN", "MAWAR", 
 
 
 def _digits(seed: int, stream: int, keys: np.ndarray, n: int) -> np.ndarray:
-    """Deterministic n-digit identifiers (agency numbers) from entity keys."""
-    lo = keyed_uniform(seed, stream, keys)
-    return np.array([f"{int(x * 10 ** n):0{n}d}" for x in lo])
+    """Deterministic n-digit agency identifiers from entity keys.
+
+    An affine map x -> (a*x + b) mod 10^n with a coprime to 10 is a bijection, so distinct keys below
+    10^n never share an identifier (random draws would: ~50 collisions per million 10-digit ids),
+    while the numbers still look scattered."""
+    return np.array([f"{x:0{n}d}" for x in _affine(seed, stream, keys, 10 ** n)])
+
+
+def _affine(seed: int, stream: int, keys: np.ndarray, mod: int) -> list[int]:
+    """x -> (a*x + b) mod m with gcd(a, m) = 1: injective on keys below m."""
+    from math import gcd
+
+    a = int(keyed_bits(seed, stream, np.array([1]))[0]) % mod or 1
+    while gcd(a, mod) != 1:
+        a += 1
+    b = int(keyed_bits(seed, stream, np.array([2]))[0]) % mod
+    return [(a * int(k) + b) % mod for k in np.asarray(keys)]
+
+
+def _plates(seed: int, province: np.ndarray, vehicle_key: np.ndarray) -> list[str]:
+    """Plates like 'B 1234 XYZ', unique per vehicle key (an affine bijection, as in _digits)."""
+    letters = "ABCDEFGHJKLMNPRSTUVWXYZ"
+    space = 9000 * len(letters) ** 3
+    code = _affine(seed, S_VEH + 5, vehicle_key, space)
+    out = []
+    for prov, c in zip(province, code):
+        num, rest = 1000 + c % 9000, c // 9000
+        suffix = letters[rest % 23] + letters[(rest // 23) % 23] + letters[(rest // 529) % 23]
+        out.append(f"{PLATE[prov]} {num} {suffix}")
+    return out
 
 
 def _address(seed: int, keys: np.ndarray) -> np.ndarray:
@@ -235,11 +262,12 @@ def build_records(seed: int, cycle_index: int, ref_date, f: pd.DataFrame, p: pd.
     pph = _pph21(taxable)
     djp = pd.DataFrame({
         "npwp15": _digits(seed, S_IDS + 5, pt["person_key"].to_numpy(), 15), "nik": pt["nik"].to_numpy(),
-        "nama_wp": pt["name"].to_numpy(), "tahun_pajak": year - 1,
+        "nama_wp": pt["name"].to_numpy(), "tahun_pajak": year - 2,
         "jenis_spt": np.where(annual[files] > 60e6, "1770 S", "1770 SS"),
         "penghasilan_neto": np.round(annual[files] / 1000).astype(np.int64) * 1000,
         "pph_terutang": np.round(pph).astype(np.int64),
-        "tanggal_lapor": (pd.Timestamp(year, 3, 1) + pd.to_timedelta(
+        # the last return filed before the cycle: tax year Y-2, filed in March-April of Y-1
+        "tanggal_lapor": (pd.Timestamp(year - 1, 3, 1) + pd.to_timedelta(
             (keyed_uniform(seed, S_TAX + 1, pt["person_key"].to_numpy()) * 30).astype(int), unit="D"))
         .strftime(fmt["djp"])})
     out["djp"] = (djp, truth(pt["person_key"], pt["family_key"]))
@@ -261,12 +289,8 @@ def build_records(seed: int, cycle_index: int, ref_date, f: pd.DataFrame, p: pd.
     veh = vehicles(seed, f, p)
     owner = p.set_index("person_key").loc[veh["owner_key"]]
     vf = fw.loc[veh["family_key"]]
-    plate_no = (keyed_uniform(seed, S_VEH + 5, veh["vehicle_key"].to_numpy()) * 9000 + 1000).astype(int)
-    letters = np.array(list("ABCDEFGHJKLMNPRSTUVWXYZ"))
-    l1 = letters[(keyed_uniform(seed, S_VEH + 6, veh["vehicle_key"].to_numpy()) * len(letters)).astype(int)]
-    l2 = letters[(keyed_uniform(seed, S_VEH + 7, veh["vehicle_key"].to_numpy()) * len(letters)).astype(int)]
     sam = pd.DataFrame({
-        "nopol": [f"{PLATE[pc_]} {n} {a}{b}" for pc_, n, a, b in zip(vf["province_code"], plate_no, l1, l2)],
+        "nopol": _plates(seed, vf["province_code"].to_numpy(), veh["vehicle_key"].to_numpy()),
         "nik_pemilik": owner["nik"].to_numpy(), "nama_pemilik": owner["name"].to_numpy(),
         "jenis_kendaraan": veh["jenis"].to_numpy(), "isi_silinder": veh["cc"].to_numpy(),
         "tahun_pembuatan": year - veh["age"].to_numpy(), "nilai_jual": veh["value"].to_numpy(),
@@ -307,7 +331,7 @@ def build_records(seed: int, cycle_index: int, ref_date, f: pd.DataFrame, p: pd.
     hs = heads.loc[fs["family_key"]]
     measured = fs["pcc"].to_numpy() * np.exp(0.12 * keyed_normal(seed, 390 + cycle_index, fs["family_key"].to_numpy()))
     sus = pd.DataFrame({
-        "URUT": _digits(seed, S_IDS + 11, fs["family_key"].to_numpy() * 100 + cycle_index, 8),
+        "URUT": _digits(seed, S_IDS + 11, fs["family_key"].to_numpy() * 100 + cycle_index, 10),
         "KODE_PROV": fs["province_code"].to_numpy(), "KODE_KAB": fs["village_code"].str.slice(0, 4).to_numpy(),
         "R105": np.where(fs["urban"], 1, 2), "NO_KK": fs["kk"].to_numpy(), "NIK_KRT": hs["nik"].to_numpy(),
         "JML_ART": fs["size"].to_numpy(), "PENGELUARAN_KAPITA": np.round(measured).astype(np.int64),

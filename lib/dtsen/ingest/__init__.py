@@ -1,0 +1,1 @@
+"""Ingest: agency files -> bronze (as received) -> silver (validated, standardized, pseudonymized)."""

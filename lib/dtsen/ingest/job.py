@@ -1,0 +1,367 @@
+"""`dtsen ingest`: landing files -> bronze -> silver + PII + quarantine, reconciled per file.
+
+1. Files new to the cycle (by SHA-256) are read by Spark tasks, one file at a time, and appended to
+   bronze as received with lineage; a file already in bronze adds nothing.
+2. Per source, all of the cycle's bronze rows are validated against the contract; valid rows go
+   to silver (identifiers as HMAC tokens, personal data only in the encrypted PII table), the rest
+   to quarantine with reason codes. These outputs are replaced per (cycle, source): idempotent.
+3. Per file, rows in = rows accepted + rows quarantined, written to the reconciliation table; a
+   file that does not balance fails the job.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from dtsen import standardize as S
+from dtsen.catalog import Catalog
+from dtsen.config import Config, ConfigError
+from dtsen.contracts import Contract, load_contract, sources
+from dtsen.cycles import parse_cycle
+from dtsen.ingest import reasons as R
+from dtsen.ingest.reader import read_bytes
+from dtsen.ingest.validate import region_reference, validate
+from dtsen.privacy import Keys, load_keys, protect_session
+
+log = logging.getLogger("dtsen.ingest")
+
+READ_SCHEMA = ("source string, file_name string, file_sha256 string, line_number long, raw_line string, "
+               "raw_hash string, `values` array<string>, row_error string")
+LINEAGE = ["cycle", "source", "file_name", "file_sha256", "line_number", "record_key", "contract_version"]
+
+
+class ReconciliationError(RuntimeError):
+    """Rows in != rows accepted + rows quarantined for some file: the run must not go on."""
+
+
+def _landing_files(cat: Catalog, cycle: str, wanted: list[str]) -> list[tuple[str, str, str]]:
+    out = []
+    for source in wanted:
+        folder = cat.landing_dir(cycle, source)
+        if not os.path.isdir(folder):
+            continue
+        for name in sorted(os.listdir(folder)):
+            path = os.path.join(folder, name)
+            if os.path.isfile(path) and not name.endswith(".tmp"):
+                out.append((source, name, path))
+    return out
+
+
+def read_files(spark: SparkSession, files: list[tuple[str, str, str]], contracts: dict[str, Contract],
+               skip_sha: set[tuple[str, str]], final_newline_required: bool, tasks: int,
+               info_dir: str) -> DataFrame:
+    """Spark tasks read each file once and return its rows; what they learn about the file itself
+    (status, reason, drift, row count) they leave as a small JSON document in info_dir."""
+    import hashlib
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            for source, name, path in zip(batch["source"], batch["file_name"], batch["path"]):
+                with open(path, "rb") as fh:
+                    data = fh.read()
+                sha = hashlib.sha256(data).hexdigest()
+                info = {"source": source, "file_name": name, "file_sha256": sha, "bytes": len(data)}
+                if (source, sha) in skip_sha:
+                    _write_info(info_dir, {**info, "status": "skipped", "message": "already ingested (same SHA-256)"})
+                    continue
+                got = read_bytes(data, contracts[source], final_newline_required=final_newline_required)
+                yield pd.DataFrame({
+                    "source": source, "file_name": name, "file_sha256": sha,
+                    "line_number": pd.array([r.line_number for r in got.rows], dtype="Int64"),
+                    "raw_line": pd.Series([r.raw for r in got.rows], dtype=object),
+                    "raw_hash": pd.Series([r.raw_hash for r in got.rows], dtype=object),
+                    "values": pd.Series([r.values for r in got.rows], dtype=object),
+                    "row_error": pd.Series([r.error for r in got.rows], dtype=object)})
+                _write_info(info_dir, {**info, "status": got.status, "reason": got.reason, "message": got.message,
+                                       "drift": json.dumps(got.drift), "rows_in": len(got.rows)})
+
+    listing = pd.DataFrame(files, columns=["source", "file_name", "path"])
+    n = max(1, min(tasks, len(files)))
+    return spark.createDataFrame(listing).repartition(n).mapInPandas(run, READ_SCHEMA)
+
+
+def _write_info(folder: str, info: dict) -> None:
+    """Written after the file's rows were handed to Spark; a retried task rewrites the same content."""
+    path = os.path.join(folder, f"{info['source']}__{info['file_sha256']}.json")
+    with open(path + ".tmp", "w") as fh:
+        json.dump(info, fh)
+    os.replace(path + ".tmp", path)
+
+
+def _record_key(c_sha: str = "file_sha256", c_line: str = "line_number"):
+    return F.substring(F.sha2(F.concat_ws("|", F.col(c_sha), F.col(c_line).cast("string")), 256), 1, 32)
+
+
+LOG_SCHEMA = ("cycle string, source string, file_name string, file_sha256 string, bytes long, status string, "
+              "reason string, message string, rows_in long, drift string, contract_version string, "
+              "ingested_at timestamp")
+
+
+def land(spark: SparkSession, conf: Config, cycle: str, wanted: list[str], ingest_time: datetime) -> dict:
+    """Step 1: new files -> bronze and the ingest log. Returns counts of files read / skipped."""
+    cat = Catalog(conf)
+    contracts = {s: load_contract(conf, s) for s in wanted}
+    files = _landing_files(cat, cycle, wanted)
+    if not files:
+        return {"files_read": 0, "files_skipped": 0, "files_rejected": 0}
+    done: set[tuple[str, str]] = set()
+    if cat.exists(spark, "ingest_files") and cat.exists(spark, "bronze_rows"):
+        logged = {(r["source"], r["file_sha256"]) for r in cat.read(spark, "ingest_files", cycle)
+                  .select("source", "file_sha256").collect()}
+        in_bronze = {(r["source"], r["file_sha256"]) for r in cat.read(spark, "bronze_rows", cycle)
+                     .select("source", "file_sha256").distinct().collect()}
+        # A crash between the bronze append and the log leaves rows without a log entry: drop them and
+        # read the file again, so the log and bronze always agree.
+        orphans = in_bronze - logged
+        if orphans:
+            from delta.tables import DeltaTable
+
+            cond = " OR ".join(f"(source = '{s}' AND file_sha256 = '{h}')" for s, h in sorted(orphans))
+            DeltaTable.forPath(spark, cat.path("bronze_rows")).delete(f"cycle = '{cycle}' AND ({cond})")
+        done = logged
+    info_dir = cat.staging_dir("ingest", cycle)
+    shutil.rmtree(info_dir, ignore_errors=True)
+    os.makedirs(info_dir)
+    version = F.create_map(*[x for s, c in contracts.items() for x in (F.lit(s), F.lit(c.version))])
+    bronze = (read_files(spark, files, contracts, done, conf.get("ingest.final_newline_required"),
+                         conf.get("ingest.max_read_tasks"), info_dir)
+              .withColumn("cycle", F.lit(cycle))
+              .withColumn("record_key", _record_key())
+              .withColumn("contract_version", version[F.col("source")])
+              .withColumn("ingested_at", F.lit(ingest_time))
+              .select("cycle", "source", "file_name", "file_sha256", "line_number", "record_key", "raw_line",
+                      "raw_hash", "values", "row_error", "contract_version", "ingested_at"))
+    spec = cat.spec("bronze_rows")
+    bronze.write.format("delta").mode("append").partitionBy(*spec.partition_by).save(spec.path)
+    infos = []
+    for name in sorted(os.listdir(info_dir)):
+        with open(os.path.join(info_dir, name)) as fh:
+            infos.append(json.load(fh))
+    shutil.rmtree(info_dir, ignore_errors=True)
+    if len(infos) != len(files):
+        raise ReconciliationError(f"{len(files)} files listed but {len(infos)} read: a reader task was lost")
+    log_rows = pd.DataFrame([{
+        "cycle": cycle, "source": i["source"], "file_name": i["file_name"], "file_sha256": i["file_sha256"],
+        "bytes": i["bytes"], "status": i["status"], "reason": i.get("reason"), "message": i.get("message"),
+        "rows_in": i.get("rows_in"), "drift": i.get("drift"), "contract_version": contracts[i["source"]].version,
+        "ingested_at": ingest_time} for i in infos])
+    counts = log_rows["status"].value_counts().to_dict()
+    _merge_log(spark, cat, spark.createDataFrame(log_rows, LOG_SCHEMA))
+    return {"files_read": int(sum(v for k, v in counts.items() if k != "skipped")),
+            "files_skipped": int(counts.get("skipped", 0)), "files_rejected": int(counts.get("rejected", 0))}
+
+
+def _merge_log(spark: SparkSession, cat: Catalog, rows: DataFrame) -> None:
+    """The ingest log keeps one row per (cycle, source, checksum); skips of known files add nothing."""
+    from delta.tables import DeltaTable
+
+    fresh = rows.where(F.col("status") != "skipped")
+    if not cat.exists(spark, "ingest_files"):
+        spec = cat.spec("ingest_files")
+        fresh.write.format("delta").partitionBy(*spec.partition_by).save(spec.path)
+        return
+    (DeltaTable.forPath(spark, cat.path("ingest_files")).alias("t")
+     .merge(fresh.alias("s"), "t.cycle = s.cycle AND t.source = s.source AND t.file_sha256 = s.file_sha256")
+     .whenNotMatchedInsertAll().execute())
+
+
+def to_silver(valid: DataFrame, contract: Contract, keys: Keys,
+              reference_date) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """(silver rows: tokens and non-personal attributes; PII rows: encrypted personal fields; the
+    persisted frame both are selected from, for the caller to unpersist).
+
+    Both come from one derived frame, so persisting it computes the costly name keys, tokens and
+    ciphertexts once."""
+    names = [f for f in contract.fields if f.type == "name"]
+    for f in names:     # name keys once, as columns: tokens and ciphertexts below reuse them
+        valid = (valid.withColumn(f"__{f.name}_key", S.name_key(F.col(f.name)))
+                 .withColumn(f"__{f.name}_phon", S.phonetic_of_key(F.col(f"__{f.name}_key"))))
+    cols, pii = [F.col(c) for c in LINEAGE], [F.col("cycle"), F.col("source"), F.col("record_key")]
+    for f in contract.fields:
+        c = F.col(f.name)
+        if f.is_identity:
+            cols.append(keys.token(c).alias(f"{f.name}_token"))
+        elif f.type == "name":
+            key, phon = F.col(f"__{f.name}_key"), F.col(f"__{f.name}_phon")
+            cols += [keys.token(key).alias(f"{f.name}_key_token"), keys.token(phon).alias(f"{f.name}_phonetic_token")]
+            # the name as registered (titles included; stripping them again is a pure function of it)
+            pii += [keys.encrypt(S.clean_name(c)).alias(f"{f.name}_enc"),
+                    keys.encrypt(key).alias(f"{f.name}_key_enc"), keys.encrypt(phon).alias(f"{f.name}_phonetic_enc")]
+        elif f.type == "date" and f.pii:
+            cols += [F.year(c).alias(f"{f.name.replace('_date', '')}_year"),
+                     F.floor(F.months_between(F.lit(reference_date), c) / 12).cast("int")
+                     .alias("age" if f.name == "birth_date" else f"{f.name}_age")]
+            pii.append(keys.encrypt(F.date_format(c, "yyyy-MM-dd")).alias(f"{f.name}_enc"))
+        elif f.type == "address":
+            pii.append(keys.encrypt(S.normalize_address(c)).alias(f"{f.name}_enc"))
+        elif f.pii:
+            pii.append(keys.encrypt(c).alias(f"{f.name}_enc"))
+        else:
+            cols.append(c)
+    cols.append(F.col("flags"))
+    silver_names = [f"__s{i}" for i in range(len(cols))]
+    pii_names = [f"__p{i}" for i in range(len(pii))]
+    both = valid.select(*[c.alias(n) for c, n in zip(cols, silver_names)],
+                        *[c.alias(n) for c, n in zip(pii, pii_names)]).persist()
+    final_silver = valid.select(*cols).columns
+    final_pii = valid.select(*pii).columns
+    return (both.select(*[F.col(n).alias(o) for n, o in zip(silver_names, final_silver)]),
+            both.select(*[F.col(n).alias(o) for n, o in zip(pii_names, final_pii)]), both)
+
+
+def refine(spark: SparkSession, conf: Config, cycle: str, source: str, keys: Keys, regions: DataFrame,
+           quarantined_at: datetime) -> DataFrame:
+    """Step 2 for one source: validate the cycle's bronze rows; write silver, PII and quarantine.
+    Returns per-file counts (rows in / accepted / quarantined)."""
+    cat = Catalog(conf)
+    contract = load_contract(conf, source)
+    cyc = parse_cycle(cycle)
+    as_of = cyc.reference_date.replace(year=cyc.year + (cyc.start_month - 1 + cyc.months) // 12,
+                                       month=(cyc.start_month - 1 + cyc.months) % 12 + 1)
+    bronze = cat.read(spark, "bronze_rows", cycle).where(F.col("source") == source)
+    checked = validate(bronze, contract, regions, as_of=as_of).persist()
+    valid = checked.where(F.size("reasons") == 0)
+    silver, pii, derived = to_silver(valid, contract, keys, cyc.reference_date)
+    cat.write(silver, f"silver_{contract.silver}", cycle=cycle)
+    if contract.silver == "person":
+        membership = silver.select("cycle", "record_key", "kk_token", "nik_token", "relationship")
+        cat.write(membership, "silver_family_membership", cycle=cycle)
+    _write_source(cat, pii, "pii", cycle, source)
+    quarantine = checked.where(F.size("reasons") > 0).select(
+        "cycle", "source", "file_name", "file_sha256", "line_number", "record_key", "raw_line", "raw_hash",
+        "reasons", "details", "contract_version", F.lit(quarantined_at).alias("quarantined_at"))
+    _write_source(cat, quarantine, "quarantine", cycle, source)
+    counts = (checked.groupBy("source", "file_name", "file_sha256")
+              .agg(F.count("*").alias("rows_in"), F.sum((F.size("reasons") == 0).cast("long")).alias("bronze_ok"))
+              .join(cat.read(spark, f"silver_{contract.silver}", cycle).groupBy("file_sha256")
+                    .agg(F.count("*").alias("rows_accepted")), "file_sha256", "left")
+              .join(cat.read(spark, "quarantine", cycle).where(F.col("source") == source).groupBy("file_sha256")
+                    .agg(F.count("*").alias("rows_quarantined")), "file_sha256", "left")
+              .fillna(0, ["rows_accepted", "rows_quarantined"]))
+    result = counts.toPandas()
+    checked.unpersist()
+    derived.unpersist()
+    return result
+
+
+def _write_source(cat: Catalog, df: DataFrame, table: str, cycle: str, source: str) -> None:
+    """Replace exactly one (cycle, source) slice of a table shared by all sources (whose columns may
+    differ by source, as the PII table's do: the schema grows by merging)."""
+    spec = cat.spec(table)
+    (df.write.format("delta").mode("overwrite").partitionBy(*spec.partition_by).option("mergeSchema", "true")
+     .option("replaceWhere", f"cycle = '{cycle}' AND source = '{source}'").save(spec.path))
+
+
+def ingest(spark: SparkSession, conf: Config, *, cycle: str, source: str | None = None,
+           now: datetime | None = None) -> dict:
+    started = time.time()
+    now = now or datetime.now(UTC).replace(microsecond=0, tzinfo=None)
+    parse_cycle(cycle)
+    known = sources(conf)
+    if source is not None and source not in known:
+        raise ConfigError(f"unknown source '{source}' (contracts: {', '.join(known)})")
+    wanted = [source] if source else known
+    keys = load_keys(conf)
+    protect_session(spark, keys)
+    cat = Catalog(conf)
+    t0 = time.time()
+    landed = land(spark, conf, cycle, wanted, now)
+    land_seconds = round(time.time() - t0, 1)
+    if not cat.exists(spark, "bronze_rows"):
+        raise ConfigError(f"nothing to ingest: no files in {cat.landing_dir(cycle)} for {', '.join(wanted)}")
+    regions = region_reference(spark).persist()
+    present = {r["source"] for r in cat.read(spark, "bronze_rows", cycle).select("source").distinct().collect()}
+    per_file, seconds = [], {}
+    for s in wanted:
+        if s not in present:
+            log.warning("no bronze rows for %s in %s", s, cycle)
+            continue
+        t = time.time()
+        per_file.append(refine(spark, conf, cycle, s, keys, regions, now))
+        seconds[s] = round(time.time() - t, 1)
+        log.info("ingested %s in %.1f s", s, seconds[s])
+    recon = reconcile(spark, cat, cycle, wanted, pd.concat(per_file, ignore_index=True) if per_file else None, now)
+    report = quality_report(spark, cat, cycle)
+    bad = recon[~recon["balanced"]]
+    summary = {"cycle": cycle, **landed, "sources": len(per_file),
+               "rows_in": int(recon["rows_in"].sum()), "rows_accepted": int(recon["rows_accepted"].sum()),
+               "rows_quarantined": int(recon["rows_quarantined"].sum()),
+               "files_unbalanced": int(len(bad)), "report": report, "land_seconds": land_seconds,
+               "rows_by_source": {k: int(v) for k, v in recon.groupby("source")["rows_in"].sum().items()},
+               "seconds_by_source": seconds, "wall_seconds": round(time.time() - started, 1)}
+    if len(bad):
+        raise ReconciliationError(
+            f"reconciliation failed for {len(bad)} file(s) of cycle {cycle}: rows in != accepted + quarantined, "
+            f"e.g. {bad.iloc[0][['source', 'file_name', 'rows_in', 'rows_accepted', 'rows_quarantined']].to_dict()}"
+            "; see the ingest_reconciliation table")
+    return summary
+
+
+def reconcile(spark: SparkSession, cat: Catalog, cycle: str, wanted: list[str], per_file: pd.DataFrame | None,
+              now: datetime) -> pd.DataFrame:
+    """Per file of the cycle (from the ingest log): rows in vs accepted + quarantined."""
+    files = cat.read(spark, "ingest_files", cycle).where(F.col("source").isin(wanted)).toPandas()
+    counts = per_file if per_file is not None else pd.DataFrame(
+        columns=["source", "file_name", "file_sha256", "rows_in", "rows_accepted", "rows_quarantined"])
+    out = files[["cycle", "source", "file_name", "file_sha256", "status", "reason", "contract_version",
+                 "rows_in"]].rename(columns={"rows_in": "rows_read"}).merge(
+        counts[["file_sha256", "rows_in", "rows_accepted", "rows_quarantined"]], on="file_sha256", how="left")
+    for c in ("rows_in", "rows_accepted", "rows_quarantined"):
+        out[c] = out[c].fillna(0).astype("int64")
+    # rows_read (what the reader found) must equal what bronze holds, and split exactly in two.
+    out["balanced"] = (out["rows_in"] == out["rows_read"]) & (
+        out["rows_in"] == out["rows_accepted"] + out["rows_quarantined"])
+    out["checked_at"] = now
+    if len(out):
+        cat.write(spark.createDataFrame(out), "ingest_reconciliation", cycle=cycle)
+    return out
+
+
+def quality_report(spark: SparkSession, cat: Catalog, cycle: str) -> str:
+    """Counts per source and reason, as a table and a readable Markdown file for ops."""
+    q = cat.read(spark, "quarantine", cycle)
+    reasons = (q.select("source", F.explode("reasons").alias("reason")).groupBy("source", "reason")
+               .agg(F.count("*").alias("rows")).withColumn("cycle", F.lit(cycle)))
+    cat.write(reasons, "dq_reasons", cycle=cycle)
+    recon = cat.read(spark, "ingest_reconciliation", cycle).toPandas()
+    files = cat.read(spark, "ingest_files", cycle).toPandas()
+    by_reason = reasons.toPandas().sort_values(["source", "rows"], ascending=[True, False])
+    lines = [f"# Ingest quality report, cycle {cycle}", "",
+             "| source | files | rejected files | rows in | accepted | quarantined | quarantined % | balanced |",
+             "|---|---:|---:|---:|---:|---:|---:|---|"]
+    for src, g in recon.groupby("source"):
+        rin, acc, qua = g["rows_in"].sum(), g["rows_accepted"].sum(), g["rows_quarantined"].sum()
+        lines.append(f"| {src} | {len(g)} | {(g['status'] == 'rejected').sum()} | {rin:,} | {acc:,} | {qua:,} | "
+                     f"{(qua / rin * 100 if rin else 0):.2f} | {'yes' if g['balanced'].all() else 'NO'} |")
+    lines += ["", "## Reasons", "", "| source | reason | rows |", "|---|---|---:|"]
+    lines += [f"| {r.source} | {r.reason} | {r.rows:,} |" for r in by_reason.itertuples()]
+    rejected = files[files["status"] == "rejected"]
+    if len(rejected):
+        lines += ["", "## Rejected files", "", "| source | file | reason | message |", "|---|---|---|---|"]
+        lines += [f"| {r.source} | {r.file_name} | {r.reason} | {r.message} |" for r in rejected.itertuples()]
+    drift_rows = [(cycle, r.source, r.file_name, kind, col) for r in files.itertuples()
+                  for kind, col in json.loads(r.drift or "[]")]
+    if drift_rows:
+        cat.write(spark.createDataFrame(drift_rows, "cycle string, source string, file_name string, kind string, "
+                                        "`column` string"), "ingest_schema_drift", cycle=cycle)
+    drift = files[files["drift"].fillna("[]") != "[]"]
+    if len(drift):
+        lines += ["", "## Schema drift", "", "| source | file | drift |", "|---|---|---|"]
+        lines += [f"| {r.source} | {r.file_name} | {r.drift} |" for r in drift.itertuples()]
+    path = os.path.join(cat.root, "reports", cycle, "ingest_quality.md")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    return path
+
+
+__all__ = ["ingest", "land", "refine", "reconcile", "quality_report", "ReconciliationError", "R"]

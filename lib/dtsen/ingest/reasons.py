@@ -1,0 +1,35 @@
+"""Reason codes for quarantined files and rows: stable strings that reports and tests rely on."""
+
+# A whole file is refused (every row it holds goes to quarantine with this reason).
+FILE_EMPTY = "FILE_EMPTY"
+FILE_ENCODING = "FILE_ENCODING"              # not UTF-8 (UTF-16, binary)
+FILE_DELIMITER = "FILE_DELIMITER"            # header splits only on another delimiter
+FILE_MISSING_COLUMN = "FILE_MISSING_COLUMN"  # a required column is absent
+FILE_CORRUPT = "FILE_CORRUPT"                # unreadable container (truncated Parquet)
+
+# A row cannot be read.
+ENCODING_INVALID = "ENCODING_INVALID"
+COLUMN_COUNT = "COLUMN_COUNT"
+JSON_INVALID = "JSON_INVALID"
+TRUNCATED_ROW = "TRUNCATED_ROW"              # last row of a file without its final newline
+BLANK_ROW = "BLANK_ROW"
+
+# A value breaks the contract.
+REQUIRED_MISSING = "REQUIRED_MISSING"
+NIK_FORMAT = "NIK_FORMAT"
+NIK_REGION_UNKNOWN = "NIK_REGION_UNKNOWN"
+NIK_DATE_INVALID = "NIK_DATE_INVALID"
+NIK_BIRTH_MISMATCH = "NIK_BIRTH_MISMATCH"
+NIK_SEX_MISMATCH = "NIK_SEX_MISMATCH"
+KK_FORMAT = "KK_FORMAT"
+KK_REGION_UNKNOWN = "KK_REGION_UNKNOWN"
+DATE_INVALID = "DATE_INVALID"
+DATE_IN_FUTURE = "DATE_IN_FUTURE"
+ENUM_UNKNOWN = "ENUM_UNKNOWN"
+NUMBER_INVALID = "NUMBER_INVALID"
+NUMBER_OUT_OF_RANGE = "NUMBER_OUT_OF_RANGE"
+REGION_FORMAT = "REGION_FORMAT"
+REGION_UNKNOWN = "REGION_UNKNOWN"
+DUPLICATE_KEY = "DUPLICATE_KEY"
+
+FILE_REASONS = (FILE_EMPTY, FILE_ENCODING, FILE_DELIMITER, FILE_MISSING_COLUMN, FILE_CORRUPT)

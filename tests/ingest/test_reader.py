@@ -1,0 +1,130 @@
+"""The file reader never crashes, never drops a row, and says why a file or row cannot be read.
+Property-based: hypothesis throws malformed files and rows at it."""
+from __future__ import annotations
+
+import io
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dtsen.contracts import Contract, Field
+from dtsen.ingest import reasons as R
+from dtsen.ingest.reader import read_bytes
+
+CSV = Contract("demo", "1", "csv", "demo", (
+    Field("ID", "record_id", "id", required=True), Field("NIK", "nik", "nik"), Field("NAMA", "name", "name"),
+    Field("TGL", "birth_date", "date", format="dd-MM-yyyy")), delimiter=";", unique=("ID",),
+    aliases={"NAMA_LENGKAP": "NAMA"})
+JSONL = Contract("demo", "1", "jsonl", "demo", CSV.fields, aliases={"nama_lengkap": "NAMA"})
+PARQUET = Contract("demo", "1", "parquet", "demo", CSV.fields)
+
+cell = st.text(alphabet=st.characters(blacklist_characters=";\n\r\"", blacklist_categories=("Cs",)), max_size=12)
+
+
+def _csv(rows: list[list[str]], header: str = "ID;NIK;NAMA;TGL", newline: bool = True) -> bytes:
+    body = "\n".join([header] + [";".join(r) for r in rows])
+    return (body + ("\n" if newline else "")).encode("utf-8")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400))
+def test_any_bytes_never_crash_and_rows_are_numbered(data):
+    for contract in (CSV, JSONL, PARQUET):
+        got = read_bytes(data, contract)
+        assert [r.line_number for r in got.rows] == list(range(1, len(got.rows) + 1))
+        for r in got.rows:
+            assert r.error is not None or len(r.values) == len(contract.fields)
+        if got.status == "rejected":
+            assert got.reason in R.FILE_REASONS and got.message
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(cell, min_size=4, max_size=4), max_size=30))
+def test_well_formed_csv_rows_all_come_through_unchanged(rows):
+    got = read_bytes(_csv(rows), CSV)
+    assert got.status == "ok" and len(got.rows) == len(rows)
+    for r, want in zip(got.rows, rows):
+        assert r.error is None
+        assert r.values == [v if v != "" else None for v in want]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["1", "3201011508950001", "BUDI", "15-08-1995", ""]), min_size=4,
+                         max_size=4), min_size=1, max_size=20), st.data())
+def test_one_broken_row_is_flagged_alone(rows, data):
+    rows = [r if any(r) else ["1", "", "", ""] for r in rows]
+    bad = data.draw(st.integers(0, len(rows) - 1))
+    kind = data.draw(st.sampled_from(["extra", "short", "encoding"]))
+    lines = [";".join(r).encode() for r in rows]
+    if kind == "extra":
+        lines[bad] += b";X"
+    elif kind == "short":
+        lines[bad] = b";".join(lines[bad].split(b";")[:2])
+    else:
+        lines[bad] += b"\xc9"
+    got = read_bytes(b"ID;NIK;NAMA;TGL\n" + b"\n".join(lines) + b"\n", CSV)
+    want = R.ENCODING_INVALID if kind == "encoding" else R.COLUMN_COUNT
+    assert [r.line_number for r in got.rows if r.error] == [bad + 1]
+    assert got.rows[bad].error == want
+    assert len(got.rows) == len(rows)                          # nothing dropped
+
+
+def test_empty_file_is_rejected_as_a_file():
+    got = read_bytes(b"", CSV)
+    assert (got.status, got.reason, got.rows) == ("rejected", R.FILE_EMPTY, [])
+
+
+def test_utf16_file_is_rejected_and_every_row_counted():
+    data = _csv([["1", "3201011508950001", "BUDI", "15-08-1995"], ["2", "", "SITI", "01-01-2000"]]).decode()
+    got = read_bytes(data.encode("utf-16"), CSV)
+    assert got.reason == R.FILE_ENCODING and "UTF-16" in got.message
+    assert [r.error for r in got.rows] == [R.FILE_ENCODING, R.FILE_ENCODING]
+
+
+def test_wrong_delimiter_is_named_in_the_message():
+    got = read_bytes(b"ID,NIK,NAMA,TGL\n1,3201011508950001,BUDI,15-08-1995\n", CSV)
+    assert got.reason == R.FILE_DELIMITER and "','" in got.message and len(got.rows) == 1
+
+
+def test_missing_required_column_rejects_the_file_with_its_name():
+    got = read_bytes(b"NIK;NAMA;TGL\n3201011508950001;BUDI;15-08-1995\n", CSV)
+    assert got.reason == R.FILE_MISSING_COLUMN and "['ID']" in got.message
+    assert got.rows[0].error == R.FILE_MISSING_COLUMN
+
+
+def test_schema_drift_renamed_extra_and_missing_optional_columns():
+    got = read_bytes(b"ID;NAMA_LENGKAP;TGL;HP\n7;BUDI;15-08-1995;0812\n", CSV)
+    assert got.status == "ok"
+    assert set(got.drift) == {("renamed", "NAMA_LENGKAP->NAMA"), ("extra", "HP"), ("missing", "NIK")}
+    assert got.rows[0].values == ["7", None, "BUDI", "15-08-1995"]
+
+
+def test_cut_file_flags_only_its_last_row():
+    data = _csv([["1", "3201011508950001", "BUDI", "15-08-1995"], ["2", "3201", "SI"]], newline=False)
+    got = read_bytes(data, CSV)
+    assert [r.error for r in got.rows] == [None, R.TRUNCATED_ROW]
+    relaxed = read_bytes(_csv([["1", "3201011508950001", "BUDI", "15-08-1995"]], newline=False), CSV,
+                         final_newline_required=False)
+    assert relaxed.rows[0].error is None
+
+
+def test_jsonl_rows_keys_aliases_and_breakage():
+    lines = [json.dumps({"ID": 1, "NIK": "3201011508950001", "nama_lengkap": "BUDI", "TGL": "15-08-1995"}),
+             '{"ID": 2, "NIK": "32010', "[1, 2]", ""]
+    got = read_bytes(("\n".join(lines) + "\n").encode(), JSONL)
+    assert got.rows[0].values == ["1", "3201011508950001", "BUDI", "15-08-1995"]
+    assert [r.error for r in got.rows] == [None, R.JSON_INVALID, R.JSON_INVALID, R.BLANK_ROW]
+    assert ("renamed", "nama_lengkap->NAMA") in got.drift
+
+
+def test_parquet_rows_and_a_truncated_parquet():
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"ID": [1, 2], "NIK": ["3201011508950001", None], "NAMA": ["A", "B"],
+                             "TGL": ["15-08-1995", "x"]}), buf)
+    got = read_bytes(buf.getvalue(), PARQUET)
+    assert [r.values for r in got.rows] == [["1", "3201011508950001", "A", "15-08-1995"], ["2", None, "B", "x"]]
+    cut = read_bytes(buf.getvalue()[: len(buf.getvalue()) // 2], PARQUET)
+    assert cut.reason == R.FILE_CORRUPT and cut.rows == []
