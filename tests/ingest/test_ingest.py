@@ -135,3 +135,13 @@ def test_quality_report_is_written_and_readable(ingested, spark, cat):
     reasons = cat.read(spark, "dq_reasons", CYCLE).toPandas()
     q = cat.read(spark, "quarantine", CYCLE).select(F.explode("reasons")).count()
     assert reasons["rows"].sum() == q
+
+
+def test_titles_are_split_into_their_own_field(ingested, spark, cat):
+    from dtsen.synth.names import TITLES_PREFIX, TITLES_SUFFIX
+
+    people = cat.read(spark, "silver_person", CYCLE).select("name_titles").toPandas()
+    titled = people[people["name_titles"].apply(len) > 0]
+    assert 0.01 < len(titled) / len(people) < 0.2
+    known = set(TITLES_PREFIX) | set(TITLES_SUFFIX)
+    assert {t for ts in titled["name_titles"] for t in ts} <= known

@@ -14,8 +14,10 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -192,7 +194,9 @@ def to_silver(valid: DataFrame, contract: Contract, keys: Keys,
             cols.append(keys.token(c).alias(f"{f.name}_token"))
         elif f.type == "name":
             key, phon = F.col(f"__{f.name}_key"), F.col(f"__{f.name}_phon")
-            cols += [keys.token(key).alias(f"{f.name}_key_token"), keys.token(phon).alias(f"{f.name}_phonetic_token")]
+            # titles (H., HJ., DRS., S.PD., ...) in their own field: they say something, but not who
+            cols += [keys.token(key).alias(f"{f.name}_key_token"), keys.token(phon).alias(f"{f.name}_phonetic_token"),
+                     S.titles(c).alias(f"{f.name}_titles")]
             # the name as registered (titles included; stripping them again is a pure function of it)
             pii += [keys.encrypt(S.clean_name(c)).alias(f"{f.name}_enc"),
                     keys.encrypt(key).alias(f"{f.name}_key_enc"), keys.encrypt(phon).alias(f"{f.name}_phonetic_enc")]
@@ -218,6 +222,9 @@ def to_silver(valid: DataFrame, contract: Contract, keys: Keys,
             both.select(*[F.col(n).alias(o) for n, o in zip(pii_names, final_pii)]), both)
 
 
+_SHARED_TABLES = threading.Lock()
+
+
 def refine(spark: SparkSession, conf: Config, cycle: str, source: str, keys: Keys, regions: DataFrame,
            quarantined_at: datetime) -> DataFrame:
     """Step 2 for one source: validate the cycle's bronze rows; write silver, PII and quarantine.
@@ -231,15 +238,19 @@ def refine(spark: SparkSession, conf: Config, cycle: str, source: str, keys: Key
     checked = validate(bronze, contract, regions, as_of=as_of).persist()
     valid = checked.where(F.size("reasons") == 0)
     silver, pii, derived = to_silver(valid, contract, keys, cyc.reference_date)
+    derived.count()         # the heavy part, outside the lock below, in parallel with other sources
     cat.write(silver, f"silver_{contract.silver}", cycle=cycle)
     if contract.silver == "person":
         membership = silver.select("cycle", "record_key", "kk_token", "nik_token", "relationship")
         cat.write(membership, "silver_family_membership", cycle=cycle)
-    _write_source(cat, pii, "pii", cycle, source)
     quarantine = checked.where(F.size("reasons") > 0).select(
         "cycle", "source", "file_name", "file_sha256", "line_number", "record_key", "raw_line", "raw_hash",
         "reasons", "details", "contract_version", F.lit(quarantined_at).alias("quarantined_at"))
-    _write_source(cat, quarantine, "quarantine", cycle, source)
+    # pii and quarantine are shared by all sources (one partition each) and pii's schema grows by
+    # merging: concurrent schema changes would conflict in Delta, so these commits take turns.
+    with _SHARED_TABLES:
+        _write_source(cat, pii, "pii", cycle, source)
+        _write_source(cat, quarantine, "quarantine", cycle, source)
     counts = (checked.groupBy("source", "file_name", "file_sha256")
               .agg(F.count("*").alias("rows_in"), F.sum((F.size("reasons") == 0).cast("long")).alias("bronze_ok"))
               .join(cat.read(spark, f"silver_{contract.silver}", cycle).groupBy("file_sha256")
@@ -280,15 +291,21 @@ def ingest(spark: SparkSession, conf: Config, *, cycle: str, source: str | None 
         raise ConfigError(f"nothing to ingest: no files in {cat.landing_dir(cycle)} for {', '.join(wanted)}")
     regions = region_reference(spark).persist()
     present = {r["source"] for r in cat.read(spark, "bronze_rows", cycle).select("source").distinct().collect()}
-    per_file, seconds = [], {}
-    for s in wanted:
-        if s not in present:
-            log.warning("no bronze rows for %s in %s", s, cycle)
-            continue
+    seconds: dict[str, float] = {}
+
+    def one(s: str) -> pd.DataFrame:
         t = time.time()
-        per_file.append(refine(spark, conf, cycle, s, keys, regions, now))
+        out = refine(spark, conf, cycle, s, keys, regions, now)
         seconds[s] = round(time.time() - t, 1)
         log.info("ingested %s in %.1f s", s, seconds[s])
+        return out
+
+    todo = [s for s in wanted if s in present]
+    for s in sorted(set(wanted) - present):
+        log.warning("no bronze rows for %s in %s", s, cycle)
+    # Sources are independent: run a few at once so one's planning and commits overlap another's work.
+    with ThreadPoolExecutor(max_workers=int(conf.get("ingest.parallel_sources"))) as pool:
+        per_file = list(pool.map(one, todo))
     recon = reconcile(spark, cat, cycle, wanted, pd.concat(per_file, ignore_index=True) if per_file else None, now)
     report = quality_report(spark, cat, cycle)
     bad = recon[~recon["balanced"]]

@@ -36,71 +36,90 @@ def _digits(c: Column) -> Column:
     return F.when(d == "", F.lit(None)).otherwise(d)
 
 
-def _check(cond: Column, code: str, f: Field) -> tuple[Column, Column]:
-    return (F.when(cond, F.lit(code)), F.when(cond, F.lit(f"{code}:{f.source_name}")))
-
-
 def validate(bronze: DataFrame, contract: Contract, regions: DataFrame, *, as_of: date) -> DataFrame:
-    """Typed columns + reasons/details/flags for every bronze row of one source."""
-    df = bronze
-    for i, f in enumerate(contract.fields):
-        df = df.withColumn(f"_raw_{f.name}", _raw(i))
-    checks: list[tuple[Column, Column]] = []
-    flags: list[Column] = []
-    ref = F.broadcast(regions)
+    """Typed columns + reasons/details/flags for every bronze row of one source.
 
-    def exists(df: DataFrame, code: Column, level: str, alias: str) -> DataFrame:
-        known = ref.where(F.col("level") == level).select(F.col("code").alias(f"_k_{alias}"))
-        df = df.withColumn(f"_c_{alias}", code)
-        df = df.join(known, df[f"_c_{alias}"] == known[f"_k_{alias}"], "left")
-        return df.withColumn(f"_ok_{alias}", F.col(f"_k_{alias}").isNotNull()).drop(f"_k_{alias}")
-
-    for f in contract.fields:
+    Built as a few wide selects over materialized columns, never by nesting Column objects: an
+    expression used by several checks is computed once per row (nesting them made regsosek's 45
+    fields cost ~40 casts each)."""
+    fields = contract.fields
+    # 1. raw text per field
+    df = bronze.select("*", *[_raw(i).alias(f"_raw_{f.name}") for i, f in enumerate(fields)])
+    # 2. values that need a second look: parsed numbers, cleaned codes
+    pre = []
+    for f in fields:
         raw = F.col(f"_raw_{f.name}")
+        if f.type in ("int", "decimal"):
+            text = F.regexp_replace(raw, ",", ".") if f.decimal_comma else raw
+            pre.append(text.try_cast("double").alias(f"_d_{f.name}"))
+        elif f.type == "region":
+            pre.append(_digits(raw).alias(f"_d_{f.name}"))
+        elif f.type in ("nik", "kk"):
+            pre.append(raw.rlike(r"^[0-9]{16}$").alias(f"_d_{f.name}"))
+    df = df.select("*", *pre)
+    # 3. existence of region codes (broadcast joins against the Kemendagri list)
+    ref = F.broadcast(regions)
+    for f in fields:
+        if f.type in ("nik", "kk", "region"):
+            level = "district" if f.type in ("nik", "kk") else f.level
+            d = F.col(f"_d_{f.name}")
+            code = F.when(d, F.substring(F.col(f"_raw_{f.name}"), 1, 6)) if f.type in ("nik", "kk") else \
+                F.when(F.length(d) == REGION_DIGITS[f.level], d)
+            known = ref.where(F.col("level") == level).select(F.col("code").alias(f"_k_{f.name}"),
+                                                              F.lit(True).alias(f"_ok_{f.name}"))
+            df = df.withColumn(f"_c_{f.name}", code)
+            df = df.join(known, df[f"_c_{f.name}"] == known[f"_k_{f.name}"], "left").drop(f"_k_{f.name}")
+    # 4. typed canonical values
+    typed = []
+    for f in fields:
+        raw, d = F.col(f"_raw_{f.name}"), F.col(f"_d_{f.name}")
+        if f.type in ("nik", "kk"):
+            typed.append(F.when(d, raw).alias(f.name))
+        elif f.type == "date":
+            typed.append(F.try_to_date(raw, f.format).alias(f.name))
+        elif f.type == "enum":
+            mapping = F.create_map(*[x for k, v in f.values.items() for x in (F.lit(k.upper()), F.lit(v))])
+            typed.append(F.try_element_at(mapping, F.upper(raw)).alias(f.name))
+        elif f.type in ("int", "decimal"):
+            ok = ~F.isnan(d) & (F.abs(d) < 1e18)          # not 'NaN' / 'Infinity' / absurd sizes
+            value = F.when(ok & (d == F.floor(d)), d.cast("long")) if f.type == "int" else F.when(ok, d)
+            typed.append(value.alias(f.name))
+        elif f.type == "region":
+            typed.append(F.col(f"_c_{f.name}").alias(f.name))
+        else:   # id, code, name, text, address: kept as text; standardization comes later
+            typed.append(raw.alias(f.name))
+    df = df.select("*", *typed)
+    # 5. checks, each one boolean column, then one array of 'CODE:field' strings
+    checks: list[tuple[str, Field, Column]] = []
+    for f in fields:
+        raw, val = F.col(f"_raw_{f.name}"), F.col(f.name)
         if f.required:
-            checks.append(_check(raw.isNull(), R.REQUIRED_MISSING, f))
+            checks.append((R.REQUIRED_MISSING, f, raw.isNull()))
         if f.type in ("nik", "kk"):
             fmt_code, region_code = (R.NIK_FORMAT, R.NIK_REGION_UNKNOWN) if f.type == "nik" else \
                 (R.KK_FORMAT, R.KK_REGION_UNKNOWN)
-            shape = raw.rlike(r"^[0-9]{16}$")
-            df = exists(df, F.when(shape, F.substring(raw, 1, 6)), "district", f.name)
-            df = df.withColumn(f.name, F.when(shape, raw))
-            checks.append(_check(raw.isNotNull() & ~shape, fmt_code, f))
-            checks.append(_check(shape & ~F.col(f"_ok_{f.name}"), region_code, f))
+            checks.append((fmt_code, f, raw.isNotNull() & ~F.col(f"_d_{f.name}")))
+            checks.append((region_code, f, F.col(f"_d_{f.name}") & F.col(f"_ok_{f.name}").isNull()))
         elif f.type == "date":
-            parsed = F.try_to_date(raw, f.format)
-            df = df.withColumn(f.name, parsed)
-            checks.append(_check(raw.isNotNull() & parsed.isNull(), R.DATE_INVALID, f))
-            checks.append(_check(parsed > F.lit(as_of), R.DATE_IN_FUTURE, f))
+            checks.append((R.DATE_INVALID, f, raw.isNotNull() & val.isNull()))
+            checks.append((R.DATE_IN_FUTURE, f, val > F.lit(as_of)))
         elif f.type == "enum":
-            mapping = F.create_map(*[x for k, v in f.values.items() for x in (F.lit(k.upper()), F.lit(v))])
-            mapped = F.try_element_at(mapping, F.upper(raw))
-            df = df.withColumn(f.name, mapped)
-            checks.append(_check(raw.isNotNull() & mapped.isNull(), R.ENUM_UNKNOWN, f))
+            checks.append((R.ENUM_UNKNOWN, f, raw.isNotNull() & val.isNull()))
         elif f.type in ("int", "decimal"):
-            text = F.regexp_replace(raw, ",", ".") if f.decimal_comma else raw
-            num = text.try_cast("double")
-            num = F.when(~F.isnan(num) & (F.abs(num) < 1e18), num)   # not 'NaN' / 'Infinity' / absurd sizes
-            if f.type == "int":
-                num = F.when(num == F.floor(num), num.cast("long"))
-            df = df.withColumn(f.name, num)
-            checks.append(_check(raw.isNotNull() & num.isNull(), R.NUMBER_INVALID, f))
+            checks.append((R.NUMBER_INVALID, f, raw.isNotNull() & val.isNull()))
             out = F.lit(False)
             if f.min is not None:
-                out = out | (num < F.lit(f.min))
+                out = out | (val < F.lit(f.min))
             if f.max is not None:
-                out = out | (num > F.lit(f.max))
-            checks.append(_check(num.isNotNull() & out, R.NUMBER_OUT_OF_RANGE, f))
+                out = out | (val > F.lit(f.max))
+            checks.append((R.NUMBER_OUT_OF_RANGE, f, val.isNotNull() & out))
         elif f.type == "region":
-            code = _digits(raw)
-            right = code.isNotNull() & (F.length(code) == REGION_DIGITS[f.level])
-            df = exists(df, F.when(right, code), f.level, f.name)
-            df = df.withColumn(f.name, F.when(right, code))
-            checks.append(_check(raw.isNotNull() & ~right, R.REGION_FORMAT, f))
-            checks.append(_check(right & ~F.col(f"_ok_{f.name}"), R.REGION_UNKNOWN, f))
-        else:   # id, code, name, text, address: kept as text; standardization comes later
-            df = df.withColumn(f.name, raw)
+            d = F.col(f"_d_{f.name}")
+            wrong_length = d.isNull() | (F.length(d) != REGION_DIGITS[f.level])
+            checks.append((R.REGION_FORMAT, f, raw.isNotNull() & wrong_length))
+            checks.append((R.REGION_UNKNOWN, f, val.isNotNull() & F.col(f"_ok_{f.name}").isNull()))
 
+    flags: list[Column] = []
     if contract.nik_check:
         c = contract.nik_check
         nik, birth = F.col(c["nik"]), F.col(c["birth_date"])
@@ -111,38 +130,35 @@ def validate(bronze: DataFrame, contract: Contract, regions: DataFrame, *, as_of
         yy = F.substring(nik, 11, 2).cast("int")
         date_ok = nday.between(1, 31) & month.between(1, 12)
         fnik = contract.field(c["nik"])
-        bad_date = nik.isNotNull() & ~date_ok
-        mismatch = nik.isNotNull() & date_ok & birth.isNotNull() & (
-            (F.dayofmonth(birth) != nday) | (F.month(birth) != month) | (F.year(birth) % 100 != yy))
-        sex_mismatch = F.lit(False)
+        found = [(R.NIK_DATE_INVALID, nik.isNotNull() & ~date_ok),
+                 (R.NIK_BIRTH_MISMATCH, nik.isNotNull() & date_ok & birth.isNotNull() & (
+                     (F.dayofmonth(birth) != nday) | (F.month(birth) != month) | (F.year(birth) % 100 != yy)))]
         if c.get("sex"):
             sex = F.col(c["sex"])
-            sex_mismatch = nik.isNotNull() & date_ok & sex.isNotNull() & ((sex == "F") != female)
+            found.append((R.NIK_SEX_MISMATCH, nik.isNotNull() & date_ok & sex.isNotNull() & ((sex == "F") != female)))
         if c.get("severity", "reject") == "reject":
-            checks += [_check(bad_date, R.NIK_DATE_INVALID, fnik), _check(mismatch, R.NIK_BIRTH_MISMATCH, fnik),
-                       _check(sex_mismatch, R.NIK_SEX_MISMATCH, fnik)]
+            checks += [(code, fnik, cond) for code, cond in found]
         else:
-            flags += [F.when(bad_date, F.lit(R.NIK_DATE_INVALID)), F.when(mismatch, F.lit(R.NIK_BIRTH_MISMATCH)),
-                      F.when(sex_mismatch, F.lit(R.NIK_SEX_MISMATCH))]
+            flags = [F.when(cond, F.lit(code)) for code, cond in found]
 
-    value_reasons = F.array_distinct(F.filter(F.array(*[c for c, _ in checks]), lambda x: x.isNotNull()))
-    details = F.filter(F.array(*[d for _, d in checks]), lambda x: x.isNotNull())
-    df = df.withColumn("reasons", F.when(F.col("row_error").isNotNull(), F.array(F.col("row_error")))
-                       .otherwise(value_reasons))
+    df = df.select("*", *[cond.alias(f"_chk{i}") for i, (_, _, cond) in enumerate(checks)])
+    found_details = F.filter(F.array(*[F.when(F.col(f"_chk{i}"), F.lit(f"{code}:{f.source_name}"))
+                                       for i, (code, f, _) in enumerate(checks)]), lambda x: x.isNotNull())
     df = df.withColumn("details", F.when(F.col("row_error").isNotNull(), F.array(F.col("row_error")))
-                       .otherwise(details))
+                       .otherwise(found_details))
+    df = df.withColumn("reasons", F.array_distinct(F.transform("details", lambda x: F.split(x, ":")[0])))
     df = df.withColumn("flags", F.filter(F.array(*flags), lambda x: x.isNotNull()) if flags
                        else F.array().cast("array<string>"))
 
     if contract.unique:
         # A key seen twice in one file: the first occurrence stands, later ones go to quarantine.
-        keys = [F.col(f"_raw_{contract.fields[contract.source_names.index(u)].name}") for u in contract.unique]
-        clean = F.size("reasons") == 0
-        w = Window.partitionBy("file_sha256", clean, *keys).orderBy("line_number")
-        rank = F.row_number().over(w)
-        df = df.withColumn("reasons", F.when(clean & (rank > 1), F.array(F.lit(R.DUPLICATE_KEY)))
-                           .otherwise(F.col("reasons")))
-        df = df.withColumn("details", F.when(F.col("reasons") == F.array(F.lit(R.DUPLICATE_KEY)),
-                                             F.array(F.lit(f"{R.DUPLICATE_KEY}:{'+'.join(contract.unique)}")))
-                           .otherwise(F.col("details")))
-    return df.drop(*[c for c in df.columns if c.startswith(("_raw_", "_c_", "_ok_"))])
+        keys = [F.col(f"_raw_{fields[contract.source_names.index(u)].name}") for u in contract.unique]
+        df = df.withColumn("_clean", F.size("reasons") == 0)
+        w = Window.partitionBy("file_sha256", "_clean", *keys).orderBy("line_number")
+        df = df.withColumn("_dup", F.col("_clean") & (F.row_number().over(w) > 1))
+        dup_detail = F.array(F.lit(f"{R.DUPLICATE_KEY}:{'+'.join(contract.unique)}"))
+        dup_reason = F.array(F.lit(R.DUPLICATE_KEY))
+        df = (df.withColumn("reasons", F.when(F.col("_dup"), dup_reason).otherwise(F.col("reasons")))
+              .withColumn("details", F.when(F.col("_dup"), dup_detail).otherwise(F.col("details"))))
+    scratch = ("_raw_", "_c_", "_ok_", "_d_", "_chk", "_clean", "_dup")
+    return df.drop(*[c for c in df.columns if c.startswith(scratch)])
