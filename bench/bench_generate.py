@@ -7,28 +7,19 @@ memory, and writes bench/results/generate_<N>.json. It reports; it asserts nothi
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import run_measured, save  # noqa: E402
+from measure import bench_args, run_measured, save  # noqa: E402
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--residents", type=int, default=1_000_000)
-    ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--cycle", default="2026H1")
-    ap.add_argument("--lake", default=None, help="scratch lake (default: a temp folder, removed afterwards)")
-    args = ap.parse_args()
-    lake = args.lake or tempfile.mkdtemp(prefix="dtsen-bench-")
-    dtsen = str(Path(sys.executable).parent / "dtsen")
+    args, lake, dtsen = bench_args(__doc__)
     try:
         m = run_measured([dtsen, "--env", "local", "generate", "--residents", str(args.residents),
                           "--seed", str(args.seed), "--cycle", args.cycle, "--json"], env={"DTSEN_LAKE": lake})

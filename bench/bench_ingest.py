@@ -8,29 +8,20 @@ rows/s per source; writes bench/results/ingest_<N>.json.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import run_measured, save  # noqa: E402
+from measure import bench_args, run_measured, save  # noqa: E402
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--residents", type=int, default=1_000_000)
-    ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--cycle", default="2026H1")
-    ap.add_argument("--lake", default=None)
-    args = ap.parse_args()
-    lake = args.lake or tempfile.mkdtemp(prefix="dtsen-bench-")
+    args, lake, dtsen = bench_args(__doc__)
     env = {"DTSEN_LAKE": lake}
-    dtsen = str(Path(sys.executable).parent / "dtsen")
     if not os.path.isdir(os.path.join(lake, "landing", args.cycle)):
         subprocess.run([dtsen, "--env", "local", "generate", "--residents", str(args.residents), "--seed",
                         str(args.seed), "--cycle", args.cycle], env={**os.environ, **env}, check=True)

@@ -56,6 +56,22 @@ def run_measured(cmd: list[str], env: dict | None = None) -> dict:
             "returncode": proc.returncode, "stdout": out}
 
 
+def bench_args(description: str):
+    """The options every population benchmark shares; returns (args, lake folder, dtsen command)."""
+    import argparse
+    import sys
+    import tempfile
+
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--residents", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--cycle", default="2026H1")
+    ap.add_argument("--lake", default=None, help="scratch lake (default: a temp folder, removed afterwards)")
+    args = ap.parse_args()
+    lake = args.lake or tempfile.mkdtemp(prefix="dtsen-bench-")
+    return args, lake, str(Path(sys.executable).parent / "dtsen")
+
+
 def save(name: str, figures: dict) -> Path:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"

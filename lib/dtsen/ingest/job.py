@@ -29,7 +29,6 @@ from dtsen.catalog import Catalog
 from dtsen.config import Config, ConfigError
 from dtsen.contracts import Contract, load_contract, sources
 from dtsen.cycles import parse_cycle
-from dtsen.ingest import reasons as R
 from dtsen.ingest.reader import read_bytes
 from dtsen.ingest.validate import region_reference, validate
 from dtsen.privacy import Keys, load_keys, protect_session
@@ -381,4 +380,4 @@ def quality_report(spark: SparkSession, cat: Catalog, cycle: str) -> str:
     return path
 
 
-__all__ = ["ingest", "land", "refine", "reconcile", "quality_report", "ReconciliationError", "R"]
+__all__ = ["ingest", "land", "refine", "reconcile", "quality_report", "ReconciliationError"]
