@@ -153,7 +153,7 @@ def found_chunk(seed: int, chunk: int, n_families: int, ref: Reference, g: dict,
     spouse_age = np.clip(head_age + np.where(head_female, 3, -3) + rng.normal(0, 4, n_families), 17, 95)
     n_child = np.where(np.isin(ftype, [2, 3, 4]),
                        np.clip(1 + rng.poisson(fcfg["children_mean"] - 1, n_families), 1, fcfg["children_max"]), 0)
-    mother_age = np.where(head_female | ~has_spouse, head_age, np.where(head_female, head_age, spouse_age))
+    mother_age = np.where(head_female | ~has_spouse, head_age, spouse_age)
     has_parent = ftype == 4
 
     rows = []   # (family index, member index, relationship, female, age)
@@ -180,7 +180,6 @@ def found_chunk(seed: int, chunk: int, n_families: int, ref: Reference, g: dict,
     persons["birth_date"] = _ages_to_birth_dates(rng, persons["age0"].to_numpy(), founding)
     by = pd.DatetimeIndex(persons["birth_date"]).year.to_numpy()
     persons["name"] = nm.generate_names(rng, persons["female"].to_numpy(), by)
-    # Children take a parent's marga-like last token sometimes; keep names independent otherwise.
     persons["alive"] = True
     persons["born_step"] = 0
     persons["died_step"] = -1
