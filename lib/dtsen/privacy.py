@@ -55,6 +55,15 @@ class Keys:
     def decrypt(self, c: Column) -> Column:
         return F.aes_decrypt(c, F.lit(self._pii), F.lit("GCM")).cast("string")
 
+    def seal(self, fields: dict[str, Column]) -> Column:
+        """One AES-256-GCM ciphertext of a record's personal fields as a JSON object (NULL fields left
+        out): one cipher call per row, where a column per field cost one each (~16 us per call)."""
+        return self.encrypt(F.to_json(F.struct(*[c.cast("string").alias(n) for n, c in fields.items()])))
+
+    def unseal(self, c: Column) -> Column:
+        """The sealed fields as map<string,string> (field -> value)."""
+        return F.from_json(self.decrypt(c), "map<string,string>")
+
     def redaction_regex(self) -> str:
         """Matches the hex form of every key literal, for spark.sql.redaction.string.regex."""
         parts = [k.hex() for k in (self._ipad, self._opad, self._pii)]

@@ -11,6 +11,7 @@ from pyspark.sql import functions as F
 
 from dtsen.ingest import reasons as R
 from dtsen.ingest.job import ingest
+from dtsen.privacy import load_keys
 
 CYCLE = "2026H1"
 # ground-truth kind -> the reason ingest must give (None: the row never arrived)
@@ -124,9 +125,18 @@ def test_no_raw_nik_or_name_outside_restricted_tables(ingested, spark, cat, conf
         assert not leaked, (name, leaked)
         scanned += 1
     assert scanned >= 10
-    # and the restricted PII table holds them only encrypted
+    # and the restricted PII table holds them only sealed: one ciphertext per record, which the key opens
     pii = cat.read(spark, "pii", CYCLE)
-    assert dict(pii.dtypes)["name_enc"] == "binary"
+    assert dict(pii.dtypes) == {"cycle": "string", "source": "string", "record_key": "string", "pii_enc": "binary"}
+    keys = load_keys(conf)
+    opened = (pii.where(F.col("source") == "dukcapil").select("record_key", keys.unseal(F.col("pii_enc")).alias("m"))
+              .join(cat.read(spark, "silver_person", CYCLE).select("record_key", "birth_year"), "record_key"))
+    rows = opened.select(F.col("m")["name"].alias("name"), F.col("m")["birth_date"].alias("birth_date"),
+                         "birth_year").collect()
+    assert len(rows) == cat.read(spark, "silver_person", CYCLE).count()
+    names = {r["name"] for r in persons.select("name").collect()}
+    assert sum(r["name"] in names for r in rows) / len(rows) > 0.9        # the rest carry injected typos
+    assert all(r["birth_date"][:4] == str(r["birth_year"]) for r in rows)
 
 
 def test_quality_report_is_written_and_readable(ingested, spark, cat):

@@ -30,7 +30,7 @@ from dtsen.config import Config, ConfigError
 from dtsen.contracts import Contract, load_contract, sources
 from dtsen.cycles import parse_cycle
 from dtsen.ingest.reader import read_bytes
-from dtsen.ingest.validate import region_reference, validate
+from dtsen.ingest.validate import check, mark_duplicates, region_reference
 from dtsen.privacy import Keys, load_keys, protect_session
 
 log = logging.getLogger("dtsen.ingest")
@@ -175,99 +175,92 @@ def _merge_log(spark: SparkSession, cat: Catalog, rows: DataFrame) -> None:
      .whenNotMatchedInsertAll().execute())
 
 
-def to_silver(valid: DataFrame, contract: Contract, keys: Keys,
-              reference_date) -> tuple[DataFrame, DataFrame, DataFrame]:
-    """(silver rows: tokens and non-personal attributes; PII rows: encrypted personal fields; the
-    persisted frame both are selected from, for the caller to unpersist).
-
-    Both come from one derived frame, so persisting it computes the costly name keys, tokens and
-    ciphertexts once."""
-    names = [f for f in contract.fields if f.type == "name"]
-    for f in names:     # name keys once, as columns: tokens and ciphertexts below reuse them
-        valid = (valid.withColumn(f"__{f.name}_key", S.name_key(F.col(f.name)))
-                 .withColumn(f"__{f.name}_phon", S.phonetic_of_key(F.col(f"__{f.name}_key"))))
-    cols, pii = [F.col(c) for c in LINEAGE], [F.col("cycle"), F.col("source"), F.col("record_key")]
+def to_silver(valid: DataFrame, contract: Contract, keys: Keys, reference_date) -> DataFrame:
+    """Silver rows: lineage, identifiers as tokens, name keys as tokens, titles, birth year and age,
+    non-personal attributes as typed."""
+    cols = [F.col(c) for c in LINEAGE]
     for f in contract.fields:
         c = F.col(f.name)
         if f.is_identity:
             cols.append(keys.token(c).alias(f"{f.name}_token"))
         elif f.type == "name":
-            key, phon = F.col(f"__{f.name}_key"), F.col(f"__{f.name}_phon")
+            valid = valid.withColumn(f"__{f.name}_key", S.name_key(c))     # once: the phonetic key reads it
+            key = F.col(f"__{f.name}_key")
             # titles (H., HJ., DRS., S.PD., ...) in their own field: they say something, but not who
-            cols += [keys.token(key).alias(f"{f.name}_key_token"), keys.token(phon).alias(f"{f.name}_phonetic_token"),
+            cols += [keys.token(key).alias(f"{f.name}_key_token"),
+                     keys.token(S.phonetic_of_key(key)).alias(f"{f.name}_phonetic_token"),
                      S.titles(c).alias(f"{f.name}_titles")]
-            # the name as registered (titles included; stripping them again is a pure function of it)
-            pii += [keys.encrypt(S.clean_name(c)).alias(f"{f.name}_enc"),
-                    keys.encrypt(key).alias(f"{f.name}_key_enc"), keys.encrypt(phon).alias(f"{f.name}_phonetic_enc")]
         elif f.type == "date" and f.pii:
             cols += [F.year(c).alias(f"{f.name.replace('_date', '')}_year"),
                      F.floor(F.months_between(F.lit(reference_date), c) / 12).cast("int")
                      .alias("age" if f.name == "birth_date" else f"{f.name}_age")]
-            pii.append(keys.encrypt(F.date_format(c, "yyyy-MM-dd")).alias(f"{f.name}_enc"))
-        elif f.type == "address":
-            pii.append(keys.encrypt(S.normalize_address(c)).alias(f"{f.name}_enc"))
-        elif f.pii:
-            pii.append(keys.encrypt(c).alias(f"{f.name}_enc"))
-        else:
+        elif not (f.pii or f.type == "address"):
             cols.append(c)
-    cols.append(F.col("flags"))
-    silver_names = [f"__s{i}" for i in range(len(cols))]
-    pii_names = [f"__p{i}" for i in range(len(pii))]
-    both = valid.select(*[c.alias(n) for c, n in zip(cols, silver_names)],
-                        *[c.alias(n) for c, n in zip(pii, pii_names)]).persist()
-    final_silver = valid.select(*cols).columns
-    final_pii = valid.select(*pii).columns
-    return (both.select(*[F.col(n).alias(o) for n, o in zip(silver_names, final_silver)]),
-            both.select(*[F.col(n).alias(o) for n, o in zip(pii_names, final_pii)]), both)
+    return valid.select(*cols, "flags")
+
+
+def to_pii(valid: DataFrame, contract: Contract, keys: Keys) -> DataFrame | None:
+    """Restricted PII rows: (cycle, source, record_key, pii_enc), the personal fields sealed in one
+    AES-GCM ciphertext (`Keys.unseal` opens it): names as registered (titles included), dates as
+    yyyy-MM-dd, addresses normalized. Name keys are not kept: they are pure functions of the name."""
+    sealed = {}
+    for f in contract.fields:
+        c = F.col(f.name)
+        if f.type == "name":
+            sealed[f.name] = S.clean_name(c)
+        elif f.type == "address":
+            sealed[f.name] = S.normalize_address(c)
+        elif f.type == "date" and f.pii:
+            sealed[f.name] = F.date_format(c, "yyyy-MM-dd")
+        elif f.pii and not f.is_identity:
+            sealed[f.name] = c
+    if not sealed:
+        return None
+    return valid.select("cycle", "source", "record_key", keys.seal(sealed).alias("pii_enc"))
 
 
 _SHARED_TABLES = threading.Lock()
 
 
 def refine(spark: SparkSession, conf: Config, cycle: str, source: str, keys: Keys, regions: DataFrame,
-           quarantined_at: datetime) -> DataFrame:
+           quarantined_at: datetime) -> None:
     """Step 2 for one source: validate the cycle's bronze rows; write silver, PII and quarantine.
-    Returns per-file counts (rows in / accepted / quarantined)."""
+
+    Validation runs once into a cache (without the parsed value array); silver, PII and quarantine
+    each compute only their own columns from it."""
     cat = Catalog(conf)
     contract = load_contract(conf, source)
     cyc = parse_cycle(cycle)
     as_of = cyc.reference_date.replace(year=cyc.year + (cyc.start_month - 1 + cyc.months) // 12,
                                        month=(cyc.start_month - 1 + cyc.months) % 12 + 1)
     bronze = cat.read(spark, "bronze_rows", cycle).where(F.col("source") == source)
-    checked = validate(bronze, contract, regions, as_of=as_of).persist()
-    valid = checked.where(F.size("reasons") == 0)
-    silver, pii, derived = to_silver(valid, contract, keys, cyc.reference_date)
-    derived.count()         # the heavy part, outside the lock below, in parallel with other sources
-    cat.write(silver, f"silver_{contract.silver}", cycle=cycle)
-    if contract.silver == "person":
-        membership = silver.select("cycle", "record_key", "kk_token", "nik_token", "relationship")
-        cat.write(membership, "silver_family_membership", cycle=cycle)
-    quarantine = checked.where(F.size("reasons") > 0).select(
-        "cycle", "source", "file_name", "file_sha256", "line_number", "record_key", "raw_line", "raw_hash",
-        "reasons", "details", "contract_version", F.lit(quarantined_at).alias("quarantined_at"))
-    # pii and quarantine are shared by all sources (one partition each) and pii's schema grows by
-    # merging: concurrent schema changes would conflict in Delta, so these commits take turns.
-    with _SHARED_TABLES:
-        _write_source(cat, pii, "pii", cycle, source)
-        _write_source(cat, quarantine, "quarantine", cycle, source)
-    counts = (checked.groupBy("source", "file_name", "file_sha256")
-              .agg(F.count("*").alias("rows_in"), F.sum((F.size("reasons") == 0).cast("long")).alias("bronze_ok"))
-              .join(cat.read(spark, f"silver_{contract.silver}", cycle).groupBy("file_sha256")
-                    .agg(F.count("*").alias("rows_accepted")), "file_sha256", "left")
-              .join(cat.read(spark, "quarantine", cycle).where(F.col("source") == source).groupBy("file_sha256")
-                    .agg(F.count("*").alias("rows_quarantined")), "file_sha256", "left")
-              .fillna(0, ["rows_accepted", "rows_quarantined"]))
-    result = counts.toPandas()
-    checked.unpersist()
-    derived.unpersist()
-    return result
+    checked = check(bronze, contract, regions, as_of=as_of).drop("values").persist()
+    try:
+        rows = mark_duplicates(checked, contract)
+        ok = F.size("reasons") == 0
+        cat.write(to_silver(rows.where(ok), contract, keys, cyc.reference_date), f"silver_{contract.silver}",
+                  cycle=cycle)
+        if contract.silver == "person":
+            membership = cat.read(spark, "silver_person", cycle).select(
+                "cycle", "record_key", "kk_token", "nik_token", "relationship")
+            cat.write(membership, "silver_family_membership", cycle=cycle)
+        pii = to_pii(rows.where(ok), contract, keys)
+        quarantine = rows.where(~ok).select(
+            "cycle", "source", "file_name", "file_sha256", "line_number", "record_key", "raw_line", "raw_hash",
+            "reasons", "details", "contract_version", F.lit(quarantined_at).alias("quarantined_at"))
+        # pii and quarantine are shared by all sources (one partition each): their commits take turns
+        with _SHARED_TABLES:
+            if pii is not None:
+                _write_source(cat, pii, "pii", cycle, source)
+            _write_source(cat, quarantine, "quarantine", cycle, source)
+    finally:
+        checked.unpersist()
 
 
 def _write_source(cat: Catalog, df: DataFrame, table: str, cycle: str, source: str) -> None:
-    """Replace exactly one (cycle, source) slice of a table shared by all sources (whose columns may
-    differ by source, as the PII table's do: the schema grows by merging)."""
+    """Replace exactly one (cycle, source) slice of a table shared by all sources."""
     spec = cat.spec(table)
-    (df.write.format("delta").mode("overwrite").partitionBy(*spec.partition_by).option("mergeSchema", "true")
+    (df.write.format("delta").mode("overwrite").partitionBy(*spec.partition_by)
      .option("replaceWhere", f"cycle = '{cycle}' AND source = '{source}'").save(spec.path))
 
 
@@ -292,26 +285,27 @@ def ingest(spark: SparkSession, conf: Config, *, cycle: str, source: str | None 
     present = {r["source"] for r in cat.read(spark, "bronze_rows", cycle).select("source").distinct().collect()}
     seconds: dict[str, float] = {}
 
-    def one(s: str) -> pd.DataFrame:
+    def one(s: str) -> None:
         t = time.time()
-        out = refine(spark, conf, cycle, s, keys, regions, now)
+        refine(spark, conf, cycle, s, keys, regions, now)
         seconds[s] = round(time.time() - t, 1)
         log.info("ingested %s in %.1f s", s, seconds[s])
-        return out
 
     todo = [s for s in wanted if s in present]
     for s in sorted(set(wanted) - present):
         log.warning("no bronze rows for %s in %s", s, cycle)
     # Sources are independent: run a few at once so one's planning and commits overlap another's work.
     with ThreadPoolExecutor(max_workers=int(conf.get("ingest.parallel_sources"))) as pool:
-        per_file = list(pool.map(one, todo))
-    recon = reconcile(spark, cat, cycle, wanted, pd.concat(per_file, ignore_index=True) if per_file else None, now)
+        list(pool.map(one, todo))
+    t0 = time.time()
+    recon = reconcile(spark, cat, cycle, wanted, now)
     report = quality_report(spark, cat, cycle)
     bad = recon[~recon["balanced"]]
-    summary = {"cycle": cycle, **landed, "sources": len(per_file),
+    summary = {"cycle": cycle, **landed, "sources": len(todo),
                "rows_in": int(recon["rows_in"].sum()), "rows_accepted": int(recon["rows_accepted"].sum()),
                "rows_quarantined": int(recon["rows_quarantined"].sum()),
                "files_unbalanced": int(len(bad)), "report": report, "land_seconds": land_seconds,
+               "reconcile_seconds": round(time.time() - t0, 1),
                "rows_by_source": {k: int(v) for k, v in recon.groupby("source")["rows_in"].sum().items()},
                "seconds_by_source": seconds, "wall_seconds": round(time.time() - started, 1)}
     if len(bad):
@@ -322,15 +316,32 @@ def ingest(spark: SparkSession, conf: Config, *, cycle: str, source: str | None 
     return summary
 
 
-def reconcile(spark: SparkSession, cat: Catalog, cycle: str, wanted: list[str], per_file: pd.DataFrame | None,
-              now: datetime) -> pd.DataFrame:
-    """Per file of the cycle (from the ingest log): rows in vs accepted + quarantined."""
+def file_counts(spark: SparkSession, cat: Catalog, cycle: str, wanted: list[str]) -> pd.DataFrame:
+    """Per file, as the tables hold them now: rows in bronze, in silver and in quarantine. Read back
+    from Delta in one query, so the check does not trust the writer's own bookkeeping."""
+    silver = sorted({f"silver_{load_contract(cat.conf, s).silver}" for s in wanted})
+    parts = [cat.read(spark, "bronze_rows", cycle).where(F.col("source").isin(wanted))
+             .select("file_sha256", F.lit("rows_in").alias("kind")),
+             cat.read(spark, "quarantine", cycle).where(F.col("source").isin(wanted))
+             .select("file_sha256", F.lit("rows_quarantined").alias("kind"))]
+    parts += [cat.read(spark, t, cycle).where(F.col("source").isin(wanted))
+              .select("file_sha256", F.lit("rows_accepted").alias("kind")) for t in silver if cat.exists(spark, t)]
+    union = parts[0]
+    for p in parts[1:]:
+        union = union.unionByName(p)
+    got = union.groupBy("file_sha256", "kind").count().toPandas()
+    wide = got.pivot(index="file_sha256", columns="kind", values="count").reset_index()
+    for c in ("rows_in", "rows_accepted", "rows_quarantined"):
+        wide[c] = wide[c].fillna(0).astype("int64") if c in wide else 0
+    return wide[["file_sha256", "rows_in", "rows_accepted", "rows_quarantined"]]
+
+
+def reconcile(spark: SparkSession, cat: Catalog, cycle: str, wanted: list[str], now: datetime) -> pd.DataFrame:
+    """Per file of the cycle (from the ingest log): rows read vs rows in bronze vs accepted + quarantined."""
     files = cat.read(spark, "ingest_files", cycle).where(F.col("source").isin(wanted)).toPandas()
-    counts = per_file if per_file is not None else pd.DataFrame(
-        columns=["source", "file_name", "file_sha256", "rows_in", "rows_accepted", "rows_quarantined"])
+    counts = file_counts(spark, cat, cycle, wanted)
     out = files[["cycle", "source", "file_name", "file_sha256", "status", "reason", "contract_version",
-                 "rows_in"]].rename(columns={"rows_in": "rows_read"}).merge(
-        counts[["file_sha256", "rows_in", "rows_accepted", "rows_quarantined"]], on="file_sha256", how="left")
+                 "rows_in"]].rename(columns={"rows_in": "rows_read"}).merge(counts, on="file_sha256", how="left")
     for c in ("rows_in", "rows_accepted", "rows_quarantined"):
         out[c] = out[c].fillna(0).astype("int64")
     # rows_read (what the reader found) must equal what bronze holds, and split exactly in two.
