@@ -155,3 +155,22 @@ def test_titles_are_split_into_their_own_field(ingested, spark, cat):
     assert 0.01 < len(titled) / len(people) < 0.2
     known = set(TITLES_PREFIX) | set(TITLES_SUFFIX)
     assert {t for ts in titled["name_titles"] for t in ts} <= known
+
+
+def test_same_content_under_two_names_is_ingested_once(ingested, spark, cat, conf):
+    import shutil
+
+    src_dir = cat.landing_dir(CYCLE, "dapodik")
+    first = sorted(f for f in os.listdir(src_dir) if f.endswith(".csv"))[0]
+    cycle = "2027H1"
+    target = cat.landing_dir(cycle, "dapodik")
+    os.makedirs(target, exist_ok=True)
+    shutil.copy(os.path.join(src_dir, first), os.path.join(target, "a_" + first))
+    shutil.copy(os.path.join(src_dir, first), os.path.join(target, "b_" + first))
+    got = ingest(spark, conf, cycle=cycle, source="dapodik")
+    log = cat.read(spark, "ingest_files", cycle).toPandas().set_index("file_name")
+    assert log.loc["b_" + first, "status"] == "duplicate" and "a_" + first in log.loc["b_" + first, "message"]
+    bronze = cat.read(spark, "bronze_rows", cycle).groupBy("file_name").count().toPandas()
+    assert list(bronze["file_name"]) == ["a_" + first]
+    recon = cat.read(spark, "ingest_reconciliation", cycle).toPandas()
+    assert recon["balanced"].all() and got["rows_in"] == bronze["count"].sum() > 0

@@ -92,7 +92,7 @@ def read_files(spark: SparkSession, files: list[tuple[str, str, str]], contracts
 
 def _write_info(folder: str, info: dict) -> None:
     """Written after the file's rows were handed to Spark; a retried task rewrites the same content."""
-    path = os.path.join(folder, f"{info['source']}__{info['file_sha256']}.json")
+    path = os.path.join(folder, f"{info['source']}__{info['file_name']}.json")
     with open(path + ".tmp", "w") as fh:
         json.dump(info, fh)
     os.replace(path + ".tmp", path)
@@ -150,6 +150,7 @@ def land(spark: SparkSession, conf: Config, cycle: str, wanted: list[str], inges
     shutil.rmtree(info_dir, ignore_errors=True)
     if len(infos) != len(files):
         raise ReconciliationError(f"{len(files)} files listed but {len(infos)} read: a reader task was lost")
+    _drop_duplicate_deliveries(spark, cat, cycle, infos)
     log_rows = pd.DataFrame([{
         "cycle": cycle, "source": i["source"], "file_name": i["file_name"], "file_sha256": i["file_sha256"],
         "bytes": i["bytes"], "status": i["status"], "reason": i.get("reason"), "message": i.get("message"),
@@ -161,8 +162,32 @@ def land(spark: SparkSession, conf: Config, cycle: str, wanted: list[str], inges
             "files_skipped": int(counts.get("skipped", 0)), "files_rejected": int(counts.get("rejected", 0))}
 
 
+def _drop_duplicate_deliveries(spark: SparkSession, cat: Catalog, cycle: str, infos: list[dict]) -> None:
+    """Files of one source with the same content (SHA-256) delivered together under different names:
+    the first by name is ingested, the others are logged as 'duplicate' and their bronze rows removed,
+    as a later run would skip them by checksum. Files with no rows (empty ones) are left as they are."""
+    first: dict[tuple[str, str], str] = {}
+    drop = []
+    for i in sorted(infos, key=lambda i: i["file_name"]):
+        if i["status"] == "skipped" or not i.get("rows_in"):
+            continue
+        key = (i["source"], i["file_sha256"])
+        if key in first:
+            drop.append(i)
+            i.update(status="duplicate", reason=None, rows_in=0, drift="[]",
+                     message=f"same content (SHA-256) as {first[key]} in this delivery: not ingested twice")
+        else:
+            first[key] = i["file_name"]
+    if drop:
+        from delta.tables import DeltaTable
+
+        cond = " OR ".join(f"(source = '{i['source']}' AND file_name = '{i['file_name']}')" for i in drop)
+        DeltaTable.forPath(spark, cat.path("bronze_rows")).delete(f"cycle = '{cycle}' AND ({cond})")
+        log.warning("%d file(s) repeat another file's content and were not ingested twice", len(drop))
+
+
 def _merge_log(spark: SparkSession, cat: Catalog, rows: DataFrame) -> None:
-    """The ingest log keeps one row per (cycle, source, checksum); skips of known files add nothing."""
+    """The ingest log keeps one row per (cycle, source, file, checksum); skips of known files add nothing."""
     from delta.tables import DeltaTable
 
     fresh = rows.where(F.col("status") != "skipped")
@@ -171,7 +196,8 @@ def _merge_log(spark: SparkSession, cat: Catalog, rows: DataFrame) -> None:
         fresh.write.format("delta").partitionBy(*spec.partition_by).save(spec.path)
         return
     (DeltaTable.forPath(spark, cat.path("ingest_files")).alias("t")
-     .merge(fresh.alias("s"), "t.cycle = s.cycle AND t.source = s.source AND t.file_sha256 = s.file_sha256")
+     .merge(fresh.alias("s"), "t.cycle = s.cycle AND t.source = s.source AND t.file_name = s.file_name "
+            "AND t.file_sha256 = s.file_sha256")
      .whenNotMatchedInsertAll().execute())
 
 
@@ -344,6 +370,8 @@ def reconcile(spark: SparkSession, cat: Catalog, cycle: str, wanted: list[str], 
                  "rows_in"]].rename(columns={"rows_in": "rows_read"}).merge(counts, on="file_sha256", how="left")
     for c in ("rows_in", "rows_accepted", "rows_quarantined"):
         out[c] = out[c].fillna(0).astype("int64")
+    # a duplicate delivery shares its checksum with the file that was ingested: it holds no rows itself
+    out.loc[out["status"] == "duplicate", ["rows_in", "rows_accepted", "rows_quarantined"]] = 0
     # rows_read (what the reader found) must equal what bronze holds, and split exactly in two.
     out["balanced"] = (out["rows_in"] == out["rows_read"]) & (
         out["rows_in"] == out["rows_accepted"] + out["rows_quarantined"])

@@ -1,0 +1,264 @@
+"""`dtsen resolve`: one person, one resident_id; every agency record attached to the right resident.
+
+1. Exact pass in the civil registry: records sharing a NIK token whose names, birth dates and sex
+   agree are one person; a NIK shared by records that disagree is a conflict, kept apart and reported.
+2. Probabilistic dedup of the civil registry (`Matcher`, Fellegi-Sunter with EM weights): pairs at or
+   above `dedup_link` are merged by connected components; pairs in [dedup_review, dedup_link) go to
+   clerical review.
+3. Stable ids (`ids.assign`): clusters keep the ids their records carried last cycle; merges and
+   splits are recorded.
+4. Agency records: an exact NIK-token match with agreeing name and birth date links directly; the
+   rest are scored against all residents' registry records and linked one-to-one (each record to at
+   most one resident: the best, when clear of the runner-up); uncertain ones go to review.
+5. Outputs: link table, golden residents (survivorship below), duplicate report, id history, review.
+
+Survivorship for the golden resident (one row per resident_id):
+* the resident's *primary* registry record is the one whose NIK the agencies use most (the NIK in
+  real use), then the smallest record key (deterministic);
+* identity and family attributes (NIK and KK tokens, sex, birth year, relationship, marital status,
+  education, occupation, village) come from the primary record: the civil registry is the legal
+  source of identity and family composition; agencies only add the sources they hold.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from dtsen.catalog import Catalog
+from dtsen.config import Config, ConfigError
+from dtsen.cycles import parse_cycle
+from dtsen.privacy import load_keys, protect_session
+from dtsen.resolve import ids, records
+from dtsen.resolve.graph import connected_components
+from dtsen.resolve.matcher import Matcher
+
+log = logging.getLogger("dtsen.resolve")
+
+
+def _similar(a: Column, b: Column, at_least: float) -> Column:
+    """1 - Levenshtein / longer length >= at_least."""
+    longest = F.greatest(F.length(a), F.length(b))
+    return (1 - F.levenshtein(a, b) / longest) >= F.lit(at_least)
+
+
+def _agree(l_: str, r_: str, min_similarity: float) -> Column:
+    """The exact pass's test that two records sharing a NIK token are the same person: names agree by
+    key, phonetic key or closely as strings (or one side has none), birth dates agree or are day/month
+    swapped (or one side has none), sex agrees (or one side has none)."""
+    def c(side: str, name: str) -> Column:
+        return F.col(f"{side}.{name}")
+    name_ok = (c(l_, "name").isNull() | c(r_, "name").isNull()
+               | (c(l_, "name_key_token") == c(r_, "name_key_token"))
+               | (c(l_, "name_phonetic_token") == c(r_, "name_phonetic_token"))
+               | _similar(c(l_, "name"), c(r_, "name"), min_similarity))
+    bl, br = c(l_, "birth_date"), c(r_, "birth_date")
+    swapped = (F.substring(bl, 1, 4) == F.substring(br, 1, 4)) & (F.substring(bl, 6, 2) == F.substring(br, 9, 2)) \
+        & (F.substring(bl, 9, 2) == F.substring(br, 6, 2))
+    birth_ok = bl.isNull() | br.isNull() | (bl == br) | swapped
+    sex_ok = c(l_, "sex").isNull() | c(r_, "sex").isNull() | (c(l_, "sex") == c(r_, "sex"))
+    return F.coalesce(name_ok & birth_ok & sex_ok, F.lit(False))
+
+
+def _previous_ids(spark: SparkSession, cat: Catalog, cycle: str) -> DataFrame | None:
+    """The latest earlier cycle's (anchor, resident_id), or None for the first cycle."""
+    if not cat.exists(spark, "resident_ids"):
+        return None
+    known = sorted(r["cycle"] for r in cat.read(spark, "resident_ids").select("cycle").distinct().collect())
+    earlier = [c for c in known if parse_cycle(c).reference_date < parse_cycle(cycle).reference_date]
+    if not earlier:
+        return None
+    return cat.read(spark, "resident_ids", earlier[-1]).select("anchor", "resident_id").distinct()
+
+
+def dedupe_registry(spark: SparkSession, conf: Config, persons: DataFrame, cycle: str) -> dict:
+    """Steps 1-3. Returns frames: members (record_key, anchor, resident_id, method, match_probability),
+    history, conflicts, review, and the trained model."""
+    thr = conf.section("resolve.thresholds")
+    min_sim = float(conf.get("resolve.exact.min_name_similarity"))
+    cols = ["record_key", "nik_token", "name", "name_key_token", "name_phonetic_token", "birth_date", "sex"]
+    p = persons.select(*cols)
+    same = (p.alias("l").join(p.alias("r"), (F.col("l.nik_token") == F.col("r.nik_token"))
+                              & (F.col("l.record_key") < F.col("r.record_key")))
+            .select(F.col("l.record_key").alias("a"), F.col("r.record_key").alias("b"),
+                    F.col("l.nik_token").alias("nik_token"), _agree("l", "r", min_sim).alias("agree"))).persist()
+    conflicts = same.where(~F.col("agree")).select(F.lit(cycle).alias("cycle"), "nik_token",
+                                                   F.col("a").alias("record_key_l"), F.col("b").alias("record_key_r"))
+    conflicted = conflicts.select(F.col("record_key_l").alias("record_key")).union(
+        conflicts.select(F.col("record_key_r").alias("record_key"))).distinct().withColumn("_conflict", F.lit(True))
+    anchors = (persons.select("record_key", "nik_token", "name_key_token").join(conflicted, "record_key", "left")
+               .select("record_key", F.when(F.col("_conflict").isNull(), F.col("nik_token"))
+                       .otherwise(F.concat_ws("|", "nik_token", "name_key_token")).alias("anchor")))
+
+    matcher = Matcher(spark, conf, dedupe=True)
+    model = matcher.fit(persons)
+    pairs = matcher.predict(float(thr["dedup_review"])).persist()
+    pairs.count()
+    matcher.close()
+    # a pair that shares a NIK but disagrees is a conflict: never merged on probability alone
+    pairs = pairs.join(conflicts.select(F.col("record_key_l"), F.col("record_key_r"), F.lit(True).alias("_c")),
+                       ["record_key_l", "record_key_r"], "left").where(F.col("_c").isNull()).drop("_c")
+    review = pairs.where(F.col("match_probability") < float(thr["dedup_link"])).select(
+        F.lit(cycle).alias("cycle"), F.lit("registry_duplicate").alias("kind"), F.lit("dukcapil").alias("source"),
+        "record_key_l", "record_key_r", "match_probability")
+    strong = pairs.where(F.col("match_probability") >= float(thr["dedup_link"]))
+    edges = same.where("agree").select("a", "b").union(strong.select(F.col("record_key_l").alias("a"),
+                                                                      F.col("record_key_r").alias("b")))
+    comps = connected_components(edges)
+    best = (strong.select(F.col("record_key_l").alias("record_key"), "match_probability")
+            .union(strong.select(F.col("record_key_r").alias("record_key"), "match_probability"))
+            .groupBy("record_key").agg(F.max("match_probability").alias("match_probability")))
+    exact_nodes = same.where("agree").select(F.col("a").alias("record_key")).union(
+        same.where("agree").select(F.col("b").alias("record_key"))).distinct().withColumn("_exact", F.lit(True))
+    members = (anchors.join(comps.withColumnRenamed("node", "record_key"), "record_key", "left")
+               .withColumn("cluster", F.coalesce("component", "record_key")).drop("component"))
+    assigned, history = ids.assign(members, _previous_ids(spark, Catalog(conf), cycle), cycle)
+    assigned = (assigned.join(best, "record_key", "left").join(exact_nodes, "record_key", "left")
+                .withColumn("method", F.when(F.col("match_probability").isNotNull(), F.lit("probabilistic"))
+                            .when(F.col("_exact").isNotNull(), F.lit("exact")).otherwise(F.lit("registry")))
+                .withColumn("match_probability", F.coalesce("match_probability", F.lit(1.0))).drop("_exact"))
+    return {"members": assigned, "history": history, "conflicts": conflicts, "review": review, "model": model,
+            "_persisted": [same, pairs]}
+
+
+def link_agencies(spark: SparkSession, conf: Config, persons: DataFrame, agencies: DataFrame,
+                  resident_of: DataFrame, cycle: str) -> dict:
+    """Step 4. resident_of: (record_key, resident_id) of registry records."""
+    thr = conf.section("resolve.thresholds")
+    min_sim = float(conf.get("resolve.exact.min_name_similarity"))
+    cols = ["record_key", "nik_token", "name", "name_key_token", "name_phonetic_token", "birth_date", "sex"]
+    reg = persons.select(*cols).join(resident_of, "record_key")
+    cand = (agencies.select(*cols, "source").alias("l")
+            .join(reg.alias("r"), F.col("l.nik_token") == F.col("r.nik_token"))
+            .where(_agree("l", "r", min_sim))
+            .select(F.col("l.record_key").alias("record_key"), F.col("l.source").alias("source"),
+                    F.col("r.resident_id").alias("resident_id")).distinct())
+    # exact only when the NIK points at one resident
+    one = cand.groupBy("record_key").agg(F.countDistinct("resident_id").alias("n")).where(F.col("n") == 1)
+    exact = cand.join(one.select("record_key"), "record_key").withColumn("method", F.lit("exact")) \
+        .withColumn("match_probability", F.lit(1.0)).persist()
+    rest = agencies.join(exact.select("record_key"), "record_key", "left_anti").persist()
+    matcher = Matcher(spark, conf, dedupe=False)
+    model = matcher.fit(persons, rest)
+    pairs = matcher.predict(float(thr["agency_review"]))
+    scored = (pairs.join(resident_of.withColumnRenamed("record_key", "record_key_l"), "record_key_l")
+              .groupBy(F.col("record_key_r").alias("record_key"), "resident_id")
+              .agg(F.max("match_probability").alias("match_probability")))
+    w = Window.partitionBy("record_key").orderBy(F.desc("match_probability"), F.asc("resident_id"))
+    ranked = (scored.withColumn("_rank", F.row_number().over(w))
+              .withColumn("_next", F.lead("match_probability").over(w)).where(F.col("_rank") == 1)
+              .join(rest.select("record_key", "source"), "record_key").persist())
+    clear = F.col("_next").isNull() | (F.col("match_probability") - F.col("_next") >= float(thr["agency_margin"]))
+    linked = ranked.where((F.col("match_probability") >= float(thr["agency_link"])) & clear)
+    review = ranked.join(linked.select("record_key"), "record_key", "left_anti").select(
+        F.lit(cycle).alias("cycle"), F.lit("agency_link").alias("kind"), "source",
+        F.col("resident_id").alias("record_key_l"), F.col("record_key").alias("record_key_r"), "match_probability")
+    links = exact.unionByName(linked.select("record_key", "source", "resident_id",
+                                            F.lit("probabilistic").alias("method"), "match_probability"))
+    return {"links": links, "review": review, "model": model, "_persisted": [exact, rest, ranked],
+            "_matcher": matcher}
+
+
+def golden(registry: DataFrame, persons_silver: DataFrame, links: DataFrame, cycle: str) -> DataFrame:
+    """One row per resident_id by the survivorship rules in the module docstring. links: agency links
+    with the agency record's nik_token."""
+    nik_use = links.where(F.col("nik_token").isNotNull()).groupBy("nik_token").agg(
+        F.count("*").alias("agency_records"))
+    base = registry.join(persons_silver, "record_key").join(nik_use, "nik_token", "left")
+    w = Window.partitionBy("resident_id").orderBy(F.desc(F.coalesce("agency_records", F.lit(0))), "record_key")
+    primary = base.withColumn("_r", F.row_number().over(w)).where(F.col("_r") == 1)
+    counts = registry.groupBy("resident_id").agg(F.count("*").alias("registry_records"))
+    sources = links.groupBy("resident_id").agg(F.sort_array(F.collect_set("source")).alias("sources"))
+    return (primary.join(counts, "resident_id").join(sources, "resident_id", "left")
+            .select(F.lit(cycle).alias("cycle"), "resident_id", ids.family_id(F.col("kk_token")).alias("family_id"),
+                    F.col("record_key").alias("primary_record_key"), "nik_token", "kk_token", "name_key_token",
+                    "sex", "birth_year", "age", "relationship", "marital_status", "education", "occupation",
+                    "village_code", "registry_records",
+                    F.coalesce("sources", F.array().cast("array<string>")).alias("sources")))
+
+
+def resolve(spark: SparkSession, conf: Config, *, cycle: str) -> dict:
+    started = time.time()
+    parse_cycle(cycle)
+    cat = Catalog(conf)
+    if not cat.exists(spark, "silver_person") or cat.read(spark, "silver_person", cycle).limit(1).count() == 0:
+        raise ConfigError(f"no civil-registry records for {cycle}: run `dtsen ingest --cycle {cycle}` first")
+    keys = load_keys(conf)
+    protect_session(spark, keys)
+    timings: dict[str, float] = {}
+    t = time.time()
+    persons = records.persons(spark, cat, keys, cycle).persist()
+    agencies = records.agency_records(spark, conf, cat, keys, cycle).persist()
+    n_persons, n_agency = persons.count(), agencies.count()
+    timings["records"] = round(time.time() - t, 1)
+
+    t = time.time()
+    reg = dedupe_registry(spark, conf, persons, cycle)
+    members = reg["members"].persist()
+    members.count()
+    timings["dedupe"] = round(time.time() - t, 1)
+
+    t = time.time()
+    resident_of = members.select("record_key", "resident_id")
+    ag = link_agencies(spark, conf, persons, agencies, resident_of, cycle)
+    agency_links = ag["links"].persist()
+    agency_links.count()
+    timings["link"] = round(time.time() - t, 1)
+
+    t = time.time()
+    silver = cat.read(spark, "silver_person", cycle)
+    fam = silver.select("record_key", ids.family_id(F.col("kk_token")).alias("family_id"))
+    registry_links = members.join(fam, "record_key").select(
+        F.lit(cycle).alias("cycle"), F.lit("dukcapil").alias("source"), "record_key", "resident_id", "family_id",
+        "method", "match_probability")
+    family_of = registry_links.groupBy("resident_id").agg(F.min("family_id").alias("family_id"))
+    links = registry_links.unionByName(
+        agency_links.join(family_of, "resident_id", "left").select(
+            F.lit(cycle).alias("cycle"), "source", "record_key", "resident_id", "family_id", "method",
+            "match_probability"))
+    cat.write(links, "resolve_links", cycle=cycle)
+    links = cat.read(spark, "resolve_links", cycle)
+    nik_of = agencies.select("record_key", "nik_token")
+    agency_with_nik = links.where(F.col("source") != "dukcapil").join(nik_of, "record_key", "left")
+    residents = golden(members.select("record_key", "resident_id"), silver.drop("cycle", "source"),
+                       agency_with_nik, cycle)
+    cat.write(residents, "residents", cycle=cycle)
+    cat.write(members.select(F.lit(cycle).alias("cycle"), "record_key", "anchor", "resident_id"),
+              "resident_ids", cycle=cycle)
+    cat.write(reg["history"], "resident_id_history", cycle=cycle)
+    cat.write(reg["conflicts"], "nik_conflicts", cycle=cycle)
+    cat.write(reg["review"].unionByName(ag["review"]), "linkage_review", cycle=cycle)
+    multi = members.groupBy("resident_id").agg(F.count("*").alias("n")).where(F.col("n") > 1)
+    res = cat.read(spark, "residents", cycle).select("resident_id", "primary_record_key")
+    dups = (members.join(multi, "resident_id").join(res, "resident_id")
+            .join(silver.select("record_key", "nik_token", "kk_token", "village_code"), "record_key")
+            .select(F.lit(cycle).alias("cycle"), "resident_id", "record_key", "nik_token", "kk_token", "village_code",
+                    (F.col("record_key") == F.col("primary_record_key")).alias("primary"), "method",
+                    "match_probability"))
+    cat.write(dups, "registry_duplicates", cycle=cycle)
+    timings["write"] = round(time.time() - t, 1)
+    model_dir = os.path.join(cat.root, "reports", cycle)
+    os.makedirs(model_dir, exist_ok=True)
+    for name, model in (("dedupe", reg["model"]), ("link", ag["model"])):
+        with open(os.path.join(model_dir, f"linkage_model_{name}.json"), "w") as fh:
+            json.dump(model, fh, indent=1, default=str)
+    ag["_matcher"].close()
+    for df in reg["_persisted"] + ag["_persisted"] + [persons, agencies, members, agency_links]:
+        df.unpersist()
+    counts = cat.read(spark, "resolve_links", cycle).groupBy("source", "method").count().toPandas()
+    review_n = cat.read(spark, "linkage_review", cycle).groupBy("kind").count().toPandas()
+    summary = {
+        "cycle": cycle, "registry_records": n_persons, "agency_records": n_agency,
+        "residents": cat.read(spark, "residents", cycle).count(),
+        "registry_duplicate_records": cat.read(spark, "registry_duplicates", cycle).where(~F.col("primary")).count(),
+        "nik_conflicts": cat.read(spark, "nik_conflicts", cycle).count(),
+        "links": {f"{r.source}/{r.method}": int(r['count']) for r in counts.itertuples()},
+        "agency_records_linked": int(counts[counts["source"] != "dukcapil"]["count"].sum()),
+        "review": {r.kind: int(r['count']) for r in review_n.itertuples()},
+        "id_changes": cat.read(spark, "resident_id_history", cycle).count(),
+        "seconds": timings, "wall_seconds": round(time.time() - started, 1)}
+    return summary

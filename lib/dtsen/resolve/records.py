@@ -1,0 +1,75 @@
+"""Linkage records: one row per silver record, with the comparison fields identity resolution needs.
+
+Built in memory inside the resolve job only: names and birth dates come out of the sealed PII table
+here and never leave this job in clear (the outputs carry tokens and ids). Columns:
+
+record_key, source, nik_token, kk_token, name (without titles), name_key_token, name_phonetic_token,
+first_key (first word of the name key, for term-frequency adjustment: MUHAMMAD, SITI, NUR ...),
+birth_date ('yyyy-MM-dd'), birth_year, sex, birth_place, village, district, regency.
+"""
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from dtsen import standardize as S
+from dtsen.catalog import Catalog
+from dtsen.config import Config, ConfigError
+from dtsen.privacy import Keys
+
+COLUMNS = ["record_key", "source", "nik_token", "kk_token", "name", "name_key_token", "name_phonetic_token",
+           "first_key", "birth_date", "birth_year", "sex", "birth_place", "village", "district", "regency"]
+_REGION_DIGITS = {"village_code": 10, "district_code": 6, "regency_code": 4}
+
+
+def _opened(spark: SparkSession, cat: Catalog, keys: Keys, cycle: str, source: str) -> DataFrame:
+    return (cat.read(spark, "pii", cycle).where(F.col("source") == source)
+            .select("record_key", keys.unseal(F.col("pii_enc")).alias("_pii")))
+
+
+def _or_null(df: DataFrame, name: str, kind: str = "string") -> Column:
+    return F.col(name) if name in df.columns else F.lit(None).cast(kind)
+
+
+def _regions(df: DataFrame, region: str | None) -> list[Column]:
+    digits = _REGION_DIGITS.get(region or "", 0)
+    code = F.col(region) if region else F.lit(None).cast("string")
+    return [(code if digits >= 10 else F.lit(None).cast("string")).alias("village"),
+            (F.substring(code, 1, 6) if digits >= 6 else F.lit(None).cast("string")).alias("district"),
+            (F.substring(code, 1, 4) if digits >= 4 else F.lit(None).cast("string")).alias("regency")]
+
+
+def linkage_records(spark: SparkSession, cat: Catalog, keys: Keys, cycle: str, table: str,
+                    region: str | None) -> DataFrame:
+    """Linkage records of one silver table (silver_<table>)."""
+    silver = cat.read(spark, f"silver_{table}", cycle)
+    sources = [r["source"] for r in silver.select("source").distinct().collect()]
+    if len(sources) > 1:
+        raise ConfigError(f"silver_{table} holds several sources ({sources}); resolve expects one per table")
+    df = silver.join(_opened(spark, cat, keys, cycle, sources[0]), "record_key", "left") if sources else \
+        silver.withColumn("_pii", F.lit(None).cast("map<string,string>"))
+    name = df["_pii"]["name"]
+    key = S.name_key(name)
+    return df.select(
+        "record_key", "source", _or_null(df, "nik_token"), _or_null(df, "kk_token"),
+        S.strip_titles(name).alias("name"), _or_null(df, "name_key_token"), _or_null(df, "name_phonetic_token"),
+        F.when(key.isNotNull(), F.split(key, " ")[0]).alias("first_key"),
+        df["_pii"]["birth_date"].alias("birth_date"), _or_null(df, "birth_year", "int"),
+        _or_null(df, "sex"), df["_pii"]["birth_place"].alias("birth_place"), *_regions(df, region))
+
+
+def persons(spark: SparkSession, cat: Catalog, keys: Keys, cycle: str) -> DataFrame:
+    return linkage_records(spark, cat, keys, cycle, "person", "village_code")
+
+
+def agency_records(spark: SparkSession, conf: Config, cat: Catalog, keys: Keys, cycle: str) -> DataFrame:
+    """Every configured agency table's linkage records, in one frame."""
+    out = None
+    for table, spec in conf.section("resolve.agencies").items():
+        if not cat.exists(spark, f"silver_{table}"):
+            continue
+        part = linkage_records(spark, cat, keys, cycle, table, (spec or {}).get("region"))
+        out = part if out is None else out.unionByName(part)
+    if out is None:
+        raise ConfigError(f"no agency silver tables for {cycle}: run `dtsen ingest --cycle {cycle}` first")
+    return out
