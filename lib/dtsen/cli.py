@@ -60,6 +60,42 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_resolve(args: argparse.Namespace) -> int:
+    from dtsen.resolve.job import resolve
+
+    conf = load_config(args.env)
+    s = resolve(_spark(conf, "resolve"), conf, cycle=args.cycle)
+    if args.json:
+        print(json.dumps(s, indent=2, default=str))
+    else:
+        print(f"resolved {s['cycle']}: {s['registry_records']:,} registry records -> {s['residents']:,} residents "
+              f"({s['registry_duplicate_records']:,} duplicate registrations, {s['nik_conflicts']:,} NIK conflicts); "
+              f"{s['agency_records_linked']:,} of {s['agency_records']:,} agency records linked; review "
+              f"{s['review']}; {s['id_changes']} id changes ({s['wall_seconds']} s)")
+    return 0
+
+
+def cmd_evaluate_linkage(args: argparse.Namespace) -> int:
+    from dtsen.resolve.evaluate import evaluate, log_to_mlflow
+
+    conf = load_config(args.env)
+    figures = evaluate(_spark(conf, "evaluate-linkage"), conf, args.cycle)
+    figures["mlflow_run_id"] = log_to_mlflow(conf, figures, args.cycle)
+    if args.json:
+        print(json.dumps(figures, indent=2, default=str))
+        return 0
+    d, a = figures["registry_dedup"], figures["agency_linkage"]
+    print(f"linkage {args.cycle}: registry dedup precision {d['precision']:.4f} recall {d['recall']:.4f} "
+          f"F1 {d['f1']:.4f} (clusters exact {d['cluster_exact_share']:.4f}); agencies precision "
+          f"{a['precision']:.4f} recall {a['recall']:.4f} F1 {a['f1']:.4f}")
+    for src, m in figures["agency_linkage_by_source"].items():
+        print(f"  {src:22s} P {m['precision']:.4f} R {m['recall']:.4f} F1 {m['f1']:.4f} ({m['records']:,} records)")
+    for kind, m in figures["agency_recall_by_kind"].items():
+        print(f"  recall[{kind}] {m['recall']:.4f} ({m['records']:,})")
+    print(f"MLflow run {figures['mlflow_run_id']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dtsen", description="Unified socio-economic registry pipeline")
     parser.add_argument("--env", default=None, help="conf overlay folder (default: $DTSEN_ENV or 'local')")
@@ -78,6 +114,16 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--source", default=None, help="one source only (default: all with a contract)")
     i.add_argument("--json", action="store_true")
     i.set_defaults(func=cmd_ingest)
+
+    r = sub.add_parser("resolve", help="dedupe the civil registry and link agency records to residents")
+    r.add_argument("--cycle", required=True)
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=cmd_resolve)
+
+    e = sub.add_parser("evaluate-linkage", help="linkage quality against the synthetic ground truth, to MLflow")
+    e.add_argument("--cycle", required=True)
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=cmd_evaluate_linkage)
 
     s = sub.add_parser("summary", help="what the lake holds for a cycle")
     s.add_argument("--cycle", required=True)

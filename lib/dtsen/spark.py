@@ -55,6 +55,17 @@ def delta_jars(conf: Config) -> list[str]:
     return jars
 
 
+def linkage_jars() -> list[str]:
+    """Splink's Scala similarity functions (jaro_winkler, ...) ship as a jar inside its wheel; they must
+    be on the class path when the JVM starts."""
+    try:
+        from splink.internals.spark.jar_location import similarity_jar_location
+    except ImportError:
+        return []
+    path = similarity_jar_location()
+    return [path] if os.path.exists(path) else []
+
+
 def _jvm_running() -> bool:
     """True under spark-submit / pyspark shell, where the launcher already started the JVM."""
     from pyspark import SparkContext
@@ -75,7 +86,7 @@ def get_spark(conf: Config, app: str = "dtsen", profile: str | None = None) -> S
     if not _jvm_running():
         check_java()
         builder = builder.master(os.environ.get("DTSEN_SPARK_MASTER", conf.get("spark.master")))
-        builder = builder.config("spark.jars", ",".join(delta_jars(conf)))
+        builder = builder.config("spark.jars", ",".join(delta_jars(conf) + linkage_jars()))
         # Local Spark binds to whatever the hostname resolves to; loopback keeps it off the network.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         # Python workers must run this interpreter (the venv that has dtsen), not the first python3 on PATH.

@@ -36,6 +36,15 @@ def cycle_summary(spark: SparkSession, conf: Config, cycle: str) -> dict:
             F.sum("rows_quarantined").alias("quarantined"),
             F.min(F.col("balanced").cast("int")).alias("balanced")).orderBy("source").collect()]
         out["quality_report"] = f"{cat.root}/reports/{cycle}/ingest_quality.md"
+    if cat.exists(spark, "residents") and cat.read(spark, "residents", cycle).limit(1).count():
+        links = cat.read(spark, "resolve_links", cycle)
+        out["resolve"] = {
+            "residents": cat.read(spark, "residents", cycle).count(),
+            "families": cat.read(spark, "residents", cycle).select("family_id").distinct().count(),
+            "duplicate_registrations": cat.read(spark, "registry_duplicates", cycle).where(~F.col("primary")).count(),
+            "links": [r.asDict() for r in links.groupBy("source", "method").count().orderBy("source", "method")
+                      .collect()],
+            "review": cat.read(spark, "linkage_review", cycle).count()}
     return out
 
 
@@ -58,4 +67,11 @@ def render(summary: dict) -> str:
             lines.append(f"     {s['source']:<22} {s['rows_in']:>10,} = {s['accepted']:>10,} + {s['quarantined']:>8,}"
                          f"  ({s['rejected_files']} files rejected; {'balanced' if s['balanced'] else 'NOT BALANCED'})")
         lines.append(f"   quality report: {summary['quality_report']}")
+    r = summary.get("resolve")
+    if r:
+        lines.append(f"   identities: {r['residents']:,} residents in {r['families']:,} families; "
+                     f"{r['duplicate_registrations']:,} duplicate registrations merged; "
+                     f"{r['review']:,} pairs for review")
+        for x in r["links"]:
+            lines.append(f"     {x['source']:<22} {x['method']:<14} {x['count']:>10,} records linked")
     return "\n".join(lines)

@@ -141,7 +141,7 @@ def link_agencies(spark: SparkSession, conf: Config, persons: DataFrame, agencie
     one = cand.groupBy("record_key").agg(F.countDistinct("resident_id").alias("n")).where(F.col("n") == 1)
     exact = cand.join(one.select("record_key"), "record_key").withColumn("method", F.lit("exact")) \
         .withColumn("match_probability", F.lit(1.0)).persist()
-    rest = agencies.join(exact.select("record_key"), "record_key", "left_anti").persist()
+    rest = agencies.join(exact.select("record_key"), "record_key", "left_anti").localCheckpoint()
     matcher = Matcher(spark, conf, dedupe=False)
     model = matcher.fit(persons, rest)
     pairs = matcher.predict(float(thr["agency_review"]))
@@ -159,7 +159,7 @@ def link_agencies(spark: SparkSession, conf: Config, persons: DataFrame, agencie
         F.col("resident_id").alias("record_key_l"), F.col("record_key").alias("record_key_r"), "match_probability")
     links = exact.unionByName(linked.select("record_key", "source", "resident_id",
                                             F.lit("probabilistic").alias("method"), "match_probability"))
-    return {"links": links, "review": review, "model": model, "_persisted": [exact, rest, ranked],
+    return {"links": links, "review": review, "model": model, "_persisted": [exact, ranked],
             "_matcher": matcher}
 
 
@@ -191,8 +191,9 @@ def resolve(spark: SparkSession, conf: Config, *, cycle: str) -> dict:
     protect_session(spark, keys)
     timings: dict[str, float] = {}
     t = time.time()
-    persons = records.persons(spark, cat, keys, cycle).persist()
-    agencies = records.agency_records(spark, conf, cat, keys, cycle).persist()
+    # checkpointed: the name standardization makes long plans that every later step would re-analyse
+    persons = records.persons(spark, cat, keys, cycle).localCheckpoint()
+    agencies = records.agency_records(spark, conf, cat, keys, cycle).localCheckpoint()
     n_persons, n_agency = persons.count(), agencies.count()
     timings["records"] = round(time.time() - t, 1)
 
@@ -247,7 +248,7 @@ def resolve(spark: SparkSession, conf: Config, *, cycle: str) -> dict:
         with open(os.path.join(model_dir, f"linkage_model_{name}.json"), "w") as fh:
             json.dump(model, fh, indent=1, default=str)
     ag["_matcher"].close()
-    for df in reg["_persisted"] + ag["_persisted"] + [persons, agencies, members, agency_links]:
+    for df in reg["_persisted"] + ag["_persisted"] + [members, agency_links]:
         df.unpersist()
     counts = cat.read(spark, "resolve_links", cycle).groupBy("source", "method").count().toPandas()
     review_n = cat.read(spark, "linkage_review", cycle).groupBy("kind").count().toPandas()
@@ -256,9 +257,9 @@ def resolve(spark: SparkSession, conf: Config, *, cycle: str) -> dict:
         "residents": cat.read(spark, "residents", cycle).count(),
         "registry_duplicate_records": cat.read(spark, "registry_duplicates", cycle).where(~F.col("primary")).count(),
         "nik_conflicts": cat.read(spark, "nik_conflicts", cycle).count(),
-        "links": {f"{r.source}/{r.method}": int(r['count']) for r in counts.itertuples()},
+        "links": {f"{r['source']}/{r['method']}": int(r["count"]) for r in counts.to_dict("records")},
         "agency_records_linked": int(counts[counts["source"] != "dukcapil"]["count"].sum()),
-        "review": {r.kind: int(r['count']) for r in review_n.itertuples()},
+        "review": {r["kind"]: int(r["count"]) for r in review_n.to_dict("records")},
         "id_changes": cat.read(spark, "resident_id_history", cycle).count(),
         "seconds": timings, "wall_seconds": round(time.time() - started, 1)}
     return summary

@@ -7,6 +7,7 @@ touching the resolve job. Blocking keys are built here, with oversized blocks le
 """
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from dataclasses import dataclass
@@ -17,10 +18,11 @@ from pyspark.sql import functions as F
 from dtsen.config import Config, ConfigError
 
 log = logging.getLogger("dtsen.resolve")
+_RUNS = itertools.count()
 
 # Every comparison column the model reads; blocking columns are added as _b<i>.
 FIELDS = ["record_key", "nik_token", "kk_token", "name", "name_key_token", "name_phonetic_token", "first_key",
-          "birth_date", "birth_year", "sex", "birth_place", "village", "district", "regency"]
+          "birth_date", "birth_year", "sex", "birth_place", "village", "district", "regency", "province"]
 
 
 def _swapped(col: str) -> str:
@@ -31,8 +33,9 @@ def _swapped(col: str) -> str:
 
 def comparisons(dedupe: bool) -> list:
     """Fellegi-Sunter comparisons. Names: exact key (old spelling and Muhammad variants folded, titles
-    stripped), then string similarity and the Indonesian phonetic key; term frequencies on the first
-    word of the key so 'MUHAMMAD' agreeing counts for less than 'SUPRIYADI'."""
+    stripped) with a term-frequency adjustment, so a common full name ('MUHAMMAD RIZKI') agreeing counts
+    for less than a rare one; then string similarity and the Indonesian phonetic key. Family and
+    region are one comparison (same KK implies same village: two comparisons would count it twice)."""
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 
@@ -40,7 +43,8 @@ def comparisons(dedupe: bool) -> list:
         output_column_name="name",
         comparison_levels=[
             cll.NullLevel("name"),
-            cll.ExactMatchLevel("name_key_token"),
+            cll.ExactMatchLevel("name_key_token").configure(tf_adjustment_column="name_key_token",
+                                                            tf_adjustment_weight=1.0),
             cll.JaroWinklerLevel("name", 0.95),
             cll.ExactMatchLevel("name_phonetic_token"),
             cll.JaroWinklerLevel("name", 0.88),
@@ -53,26 +57,24 @@ def comparisons(dedupe: bool) -> list:
         comparison_levels=[
             cll.NullLevel("birth_date"),
             cll.ExactMatchLevel("birth_date"),
-            cll.CustomLevel(_swapped("birth_date"), label_for_charts="day and month swapped"),
-            cll.DamerauLevenshteinLevel("birth_date", 1),
-            cll.CustomLevel("birth_year_l = birth_year_r", label_for_charts="same year"),
+            # Rare in any training block, so EM leaves them at m = 0 (never a match). Fixed instead at
+            # what registries report for these clerical slips: about 1% of true pairs each.
+            cll.CustomLevel(_swapped("birth_date"), label_for_charts="day and month swapped")
+            .configure(m_probability=0.01, fix_m_probability=True),
+            cll.DamerauLevenshteinLevel("birth_date", 1).configure(m_probability=0.01, fix_m_probability=True),
+            cll.DamerauLevenshteinLevel("birth_date", 2),
             cll.ElseLevel(),
         ],
     )
-    region = cl.CustomComparison(
-        output_column_name="region",
-        comparison_levels=[
-            cll.NullLevel("regency"),
-            cll.ExactMatchLevel("village"),
-            cll.ExactMatchLevel("district"),
-            cll.ExactMatchLevel("regency"),
-            cll.ElseLevel(),
-        ],
-    )
-    out = [name, cl.ExactMatch("first_key").configure(term_frequency_adjustments=True), birth,
-           cl.ExactMatch("sex"), region]
+    place_levels = [cll.NullLevel("regency")]
     if dedupe:
-        out += [cl.ExactMatch("kk_token"), cl.JaroWinklerAtThresholds("birth_place", [0.9])]
+        place_levels.append(cll.ExactMatchLevel("kk_token"))
+    place_levels += [cll.ExactMatchLevel("village"), cll.ExactMatchLevel("district"), cll.ExactMatchLevel("regency"),
+                     cll.ExactMatchLevel("province"), cll.ElseLevel()]
+    place = cl.CustomComparison(output_column_name="family_region", comparison_levels=place_levels)
+    out = [name, birth, cl.ExactMatch("sex"), place]
+    if dedupe:
+        out.append(cl.JaroWinklerAtThresholds("birth_place", [0.9]))
     else:
         out.append(cl.ExactMatch("nik_token"))
     return out
@@ -86,22 +88,30 @@ class Blocking:
     def keys(self, *frames: DataFrame) -> list[DataFrame]:
         """Adds `_b<i>` per rule: the rule's columns joined, NULL when any is NULL or when the key is
         shared by more than max_block_size records in any one frame (counted per frame, so a block's
-        pair count is bounded by max_block_size squared)."""
-        out = list(frames)
-        for i, cols in enumerate(self.rules):
-            key = F.when(F.greatest(*[F.col(c).isNull() for c in cols]) if len(cols) > 1 else F.col(cols[0]).isNull(),
-                         F.lit(None)).otherwise(F.concat_ws("|", *[F.col(c).cast("string") for c in cols]))
-            out = [f.withColumn(f"_b{i}", key) for f in out]
-            big = None
-            for f in out:
-                heavy = (f.where(F.col(f"_b{i}").isNotNull()).groupBy(f"_b{i}").count()
-                         .where(F.col("count") > self.max_block_size).select(f"_b{i}"))
-                big = heavy if big is None else big.union(heavy)
-            big = big.distinct().withColumn(f"_big{i}", F.lit(True))
-            out = [f.join(F.broadcast(big), f"_b{i}", "left")
-                   .withColumn(f"_b{i}", F.when(F.col(f"_big{i}").isNull(), F.col(f"_b{i}"))).drop(f"_big{i}")
-                   for f in out]
-        return out
+        pair count is bounded by max_block_size squared). Frames come back checkpointed."""
+        keyed = []
+        for f in frames:
+            cols = []
+            for i, rule in enumerate(self.rules):
+                missing = F.greatest(*[F.col(c).isNull() for c in rule]) if len(rule) > 1 else F.col(rule[0]).isNull()
+                cols.append(F.when(~missing, F.concat_ws("|", *[F.col(c).cast("string") for c in rule]))
+                            .alias(f"_b{i}"))
+            keyed.append(f.select("*", *cols).localCheckpoint())
+        for i in range(len(self.rules)):
+            heavy = None
+            for f in keyed:
+                h = (f.where(F.col(f"_b{i}").isNotNull()).groupBy(f"_b{i}").count()
+                     .where(F.col("count") > self.max_block_size).select(f"_b{i}"))
+                heavy = h if heavy is None else heavy.union(h)
+            big = heavy.distinct().withColumn("_big", F.lit(True)).localCheckpoint()
+            n_big = big.count()
+            if n_big:
+                log.info("blocking rule %s: %d keys over %d records left out", self.rules[i], n_big,
+                         self.max_block_size)
+                keyed = [f.join(F.broadcast(big), f"_b{i}", "left")
+                         .withColumn(f"_b{i}", F.when(F.col("_big").isNull(), F.col(f"_b{i}"))).drop("_big")
+                         .localCheckpoint() for f in keyed]
+        return keyed
 
     def splink_rules(self) -> list:
         from splink import block_on
@@ -144,11 +154,11 @@ class Matcher:
         from splink import Linker, SparkAPI, block_on
 
         frames = [f.select(*FIELDS) for f in frames]
-        keyed = [f.persist() for f in self.blocking.keys(*frames)]
-        self._keyed = keyed
+        keyed = self.blocking.keys(*frames)
         api = SparkAPI(spark_session=self.spark, break_lineage_method="persist")
-        tables = [api.register(f, table_name=f"dtsen_{'dedupe' if self.dedupe else 'link'}_{i}")
-                  for i, f in enumerate(keyed)]
+        run = next(_RUNS)        # Splink registers temp views: unique per model within a session
+        self._names = [f"dtsen_{'dedupe' if self.dedupe else 'link'}_{run}_{i}" for i in range(len(keyed))]
+        tables = [api.register(f, table_name=n) for f, n in zip(keyed, self._names)]
         linker = Linker(tables if len(tables) > 1 else tables[0], self._settings(), log_level=logging.WARNING)
         p = self.params
         linker.training.estimate_probability_two_random_records_match(
@@ -166,11 +176,19 @@ class Matcher:
         if self.linker is None:
             raise RuntimeError("fit first")
         pairs = self.linker.inference.predict(threshold_match_probability=threshold).as_spark_dataframe()
-        return pairs.select(F.col("record_key_l"), F.col("record_key_r"), F.col("match_probability"),
+        left, right = F.col("record_key_l"), F.col("record_key_r")
+        if not self.dedupe and "source_dataset_l" in pairs.columns:
+            # Splink orders the two datasets itself: put the first frame given to fit on the left
+            swap = F.col("source_dataset_l") != F.lit(self._names[0])
+            left, right = F.when(swap, right).otherwise(left), F.when(swap, left).otherwise(right)
+        return pairs.select(left.alias("record_key_l"), right.alias("record_key_r"), F.col("match_probability"),
                             F.col("match_weight"))
 
     def close(self) -> None:
-        for f in getattr(self, "_keyed", []):
-            f.unpersist()
+        """Drop Splink's cached intermediate tables."""
+        if self.linker is not None:
+            self.linker.table_management.invalidate_cache()
+            for name in self._names:
+                self.spark.catalog.dropTempView(name)
 
 

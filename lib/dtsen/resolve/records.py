@@ -5,7 +5,7 @@ here and never leave this job in clear (the outputs carry tokens and ids). Colum
 
 record_key, source, nik_token, kk_token, name (without titles), name_key_token, name_phonetic_token,
 first_key (first word of the name key, for term-frequency adjustment: MUHAMMAD, SITI, NUR ...),
-birth_date ('yyyy-MM-dd'), birth_year, sex, birth_place, village, district, regency.
+birth_date ('yyyy-MM-dd'), birth_year, sex, birth_place, village, district, regency, province.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from dtsen.config import Config, ConfigError
 from dtsen.privacy import Keys
 
 COLUMNS = ["record_key", "source", "nik_token", "kk_token", "name", "name_key_token", "name_phonetic_token",
-           "first_key", "birth_date", "birth_year", "sex", "birth_place", "village", "district", "regency"]
+           "first_key", "birth_date", "birth_year", "sex", "birth_place", "village", "district", "regency", "province"]
 _REGION_DIGITS = {"village_code": 10, "district_code": 6, "regency_code": 4}
 
 
@@ -28,7 +28,7 @@ def _opened(spark: SparkSession, cat: Catalog, keys: Keys, cycle: str, source: s
 
 
 def _or_null(df: DataFrame, name: str, kind: str = "string") -> Column:
-    return F.col(name) if name in df.columns else F.lit(None).cast(kind)
+    return (F.col(name) if name in df.columns else F.lit(None).cast(kind)).alias(name)
 
 
 def _regions(df: DataFrame, region: str | None) -> list[Column]:
@@ -36,7 +36,8 @@ def _regions(df: DataFrame, region: str | None) -> list[Column]:
     code = F.col(region) if region else F.lit(None).cast("string")
     return [(code if digits >= 10 else F.lit(None).cast("string")).alias("village"),
             (F.substring(code, 1, 6) if digits >= 6 else F.lit(None).cast("string")).alias("district"),
-            (F.substring(code, 1, 4) if digits >= 4 else F.lit(None).cast("string")).alias("regency")]
+            (F.substring(code, 1, 4) if digits >= 4 else F.lit(None).cast("string")).alias("regency"),
+            (F.substring(code, 1, 2) if digits >= 4 else F.lit(None).cast("string")).alias("province")]
 
 
 def linkage_records(spark: SparkSession, cat: Catalog, keys: Keys, cycle: str, table: str,
