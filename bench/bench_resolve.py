@@ -5,8 +5,9 @@ its linkage quality against the ground truth.
 
 Generates and ingests the population first unless --lake already holds the cycle's silver tables
 (not counted), then runs `dtsen resolve` in its own process (wall time, peak memory) and
-`dtsen evaluate-linkage --json` (precision / recall / F1, logged to MLflow); writes
-bench/results/resolve_<N>.json.
+`dtsen evaluate-linkage --json` (precision / recall / F1, logged to MLflow); then, on the same data,
+Splink configured as its own documentation shows (bench/splink_baseline.py, its own process), scored
+by the same evaluation; writes bench/results/resolve_<N>.json with both side by side.
 """
 from __future__ import annotations
 
@@ -44,6 +45,9 @@ def main() -> int:
         ev = subprocess.run([dtsen, "--env", "local", "evaluate-linkage", "--cycle", args.cycle, "--json"],
                             env=full_env, check=True, capture_output=True, text=True)
         q = _json(ev.stdout)
+        b = run_measured([sys.executable, str(Path(__file__).resolve().parent / "splink_baseline.py"),
+                          "--cycle", args.cycle, "--env", "local"], env=env)
+        base = _json(b["stdout"]) if b["returncode"] == 0 else {"failed": b["returncode"]}
     finally:
         if args.lake is None:
             shutil.rmtree(lake, ignore_errors=True)
@@ -57,6 +61,9 @@ def main() -> int:
                "agency_linkage_by_source": q["agency_linkage_by_source"],
                "registry_dedup_recall_by_kind": q["registry_dedup_recall_by_kind"],
                "agency_recall_by_kind": q["agency_recall_by_kind"], "mlflow_run_id": q["mlflow_run_id"],
+               "compared_pairs": s["compared_pairs"],
+               "splink_documented_baseline": {"process_wall_seconds": b["wall_seconds"],
+                                              "peak_memory_gib": b["peak_memory_gib"], **base},
                "machine": f"{os.cpu_count()} cores, local[2]"}
     path = save(f"resolve_{args.residents}", figures)
     print(json.dumps(figures, indent=2))

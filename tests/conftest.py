@@ -55,3 +55,17 @@ def cat(conf):
     from dtsen.catalog import Catalog
 
     return Catalog(conf)
+
+
+@pytest.fixture(scope="session")
+def resolved(generated, spark, conf, cat):
+    """Both cycles ingested and resolved once for the suite: {cycle: resolve summary}."""
+    from dtsen.ingest.job import ingest
+    from dtsen.resolve.job import resolve
+
+    out = {}
+    for cycle in generated:
+        if not cat.exists(spark, "silver_person") or cat.read(spark, "silver_person", cycle).limit(1).count() == 0:
+            ingest(spark, conf, cycle=cycle)
+        out[cycle] = resolve(spark, conf, cycle=cycle)
+    return out

@@ -44,13 +44,24 @@ def record_truth(spark: SparkSession, conf: Config, cat: Catalog, cycle: str) ->
     return silver.join(truth, ["source", "file_name", "row_number"]).drop("file_name", "row_number")
 
 
-def evaluate(spark: SparkSession, conf: Config, cycle: str) -> dict:
+def evaluate(spark: SparkSession, conf: Config, cycle: str, links: DataFrame | None = None) -> dict:
+    """Scores the cycle's resolve_links, or `links` (source, record_key, resident_id, method) made by
+    another linkage of the same silver records (the benchmark's baseline)."""
     cat = Catalog(conf)
-    for t in ("truth_records", "resolve_links"):
+    for t in ("truth_records",) + (("resolve_links",) if links is None else ()):
         if not cat.exists(spark, t):
             raise ConfigError(f"table {t} is missing: run `dtsen generate` and `dtsen resolve --cycle {cycle}` first")
-    truth = record_truth(spark, conf, cat, cycle).persist()
-    links = cat.read(spark, "resolve_links", cycle).select("source", "record_key", "resident_id", "method")
+    if links is None:
+        links = cat.read(spark, "resolve_links", cycle)
+    return {"cycle": cycle, **score(record_truth(spark, conf, cat, cycle), links)}
+
+
+def score(truth: DataFrame, links: DataFrame) -> dict:
+    """The figures from truth (source, record_key, person_key, registration 'primary' / 'duplicate',
+    error_kinds) and links (source, record_key, resident_id, method); registry records are source
+    'dukcapil'."""
+    truth = truth.persist()
+    links = links.select("source", "record_key", "resident_id", "method").persist()
     reg = truth.where(F.col("source") == "dukcapil").join(links.where(F.col("source") == "dukcapil")
                                                          .drop("source"), "record_key").persist()
     by_res = reg.groupBy("resident_id").count()
@@ -97,12 +108,12 @@ def evaluate(spark: SparkSession, conf: Config, cycle: str) -> dict:
             totals[k] += r[k]
     overall = {**_prf(totals["correct"], totals["linked"], totals["linkable"]), **totals}
     link_kinds = _recall_by_kind(ag.where("linkable"), "correct")
-    methods = {f"{r['source']}/{r['method']}": r["count"] for r in
-               cat.read(spark, "resolve_links", cycle).groupBy("source", "method").count().collect()}
+    methods = {f"{r['source']}/{r['method']}": r["count"] for r in links.groupBy("source", "method").count().collect()}
     truth.unpersist()
+    links.unpersist()
     reg.unpersist()
     ag.unpersist()
-    return {"cycle": cycle, "registry_dedup": dedup, "registry_dedup_recall_by_kind": dedup_kinds,
+    return {"registry_dedup": dedup, "registry_dedup_recall_by_kind": dedup_kinds,
             "agency_linkage": overall, "agency_linkage_by_source": per_source,
             "agency_recall_by_kind": link_kinds, "links_by_method": methods}
 

@@ -122,7 +122,7 @@ def dedupe_registry(spark: SparkSession, conf: Config, persons: DataFrame, cycle
                             .when(F.col("_exact").isNotNull(), F.lit("exact")).otherwise(F.lit("registry")))
                 .withColumn("match_probability", F.coalesce("match_probability", F.lit(1.0))).drop("_exact"))
     return {"members": assigned, "history": history, "conflicts": conflicts, "review": review, "model": model,
-            "_persisted": [same, pairs]}
+            "compared_pairs": matcher.compared_pairs, "_persisted": [same, pairs]}
 
 
 def link_agencies(spark: SparkSession, conf: Config, persons: DataFrame, agencies: DataFrame,
@@ -159,8 +159,8 @@ def link_agencies(spark: SparkSession, conf: Config, persons: DataFrame, agencie
         F.col("resident_id").alias("record_key_l"), F.col("record_key").alias("record_key_r"), "match_probability")
     links = exact.unionByName(linked.select("record_key", "source", "resident_id",
                                             F.lit("probabilistic").alias("method"), "match_probability"))
-    return {"links": links, "review": review, "model": model, "_persisted": [exact, ranked],
-            "_matcher": matcher}
+    return {"links": links, "review": review, "model": model, "compared_pairs": matcher.compared_pairs,
+            "_persisted": [exact, ranked], "_matcher": matcher}
 
 
 def golden(registry: DataFrame, persons_silver: DataFrame, links: DataFrame, cycle: str) -> DataFrame:
@@ -261,5 +261,6 @@ def resolve(spark: SparkSession, conf: Config, *, cycle: str) -> dict:
         "agency_records_linked": int(counts[counts["source"] != "dukcapil"]["count"].sum()),
         "review": {r["kind"]: int(r["count"]) for r in review_n.to_dict("records")},
         "id_changes": cat.read(spark, "resident_id_history", cycle).count(),
+        "compared_pairs": {"registry_dedup": reg["compared_pairs"], "agency_linkage": ag["compared_pairs"]},
         "seconds": timings, "wall_seconds": round(time.time() - started, 1)}
     return summary

@@ -135,6 +135,7 @@ class Matcher:
         self.blocking = Blocking(rules, int(p["max_block_size"]))
         self.params = p
         self.linker = None
+        self.compared_pairs: dict = {}
 
     def _settings(self):
         from splink import SettingsCreator
@@ -175,6 +176,12 @@ class Matcher:
         match_weight (for link_only, _l is the first frame given to fit)."""
         if self.linker is None:
             raise RuntimeError("fit first")
+        # the candidate pairs, materialized once (predict scores this cached table) and counted per rule
+        blocked = self.linker.inference.compute_blocked_pairs_for_predict().as_spark_dataframe()
+        per_rule = {int(r["match_key"]): int(r["count"]) for r in blocked.groupBy("match_key").count().collect()}
+        self.compared_pairs = {"total": sum(per_rule.values()),
+                               "by_rule": {"+".join(rule): per_rule.get(i, 0)
+                                           for i, rule in enumerate(self.blocking.rules)}}
         pairs = self.linker.inference.predict(threshold_match_probability=threshold).as_spark_dataframe()
         left, right = F.col("record_key_l"), F.col("record_key_r")
         if not self.dedupe and "source_dataset_l" in pairs.columns:
