@@ -75,6 +75,33 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_profile(args: argparse.Namespace) -> int:
+    from dtsen.profile.job import profile
+
+    conf = load_config(args.env)
+    spark = _spark(conf, "profile")
+    s = profile(spark, conf, cycle=args.cycle)
+    if args.evaluate:
+        from dtsen.profile.evaluate import evaluate
+
+        s["evaluation"] = evaluate(spark, conf, args.cycle)
+    if args.json:
+        print(json.dumps(s, indent=2, default=str))
+        return 0
+    rules = ", ".join(f"{k} {v:,}" for k, v in s["flags_by_rule"].items())
+    print(f"profiled {s['cycle']} (rules {s['rule_version']}): {s['families']:,} families; "
+          f"{s['data_incomplete']:,} with key data missing; {s['flagged_families']:,} flagged "
+          f"({s['outcomes']['exclude']:,} exclude, {s['outcomes']['review']:,} review) -> review queue; "
+          f"flags: {rules}; changes since {s['previous_cycle'] or '-'}: {s['changes'] or '-'} ({s['wall_seconds']} s)")
+    ev = s.get("evaluation")
+    if ev:
+        hw = ev["hidden_wealth"]
+        print(f"  injected hidden-wealth families: {hw['flagged']} of {hw['families']} flagged "
+              f"(recall {hw['recall']}); flagged families truly not poor: "
+              f"{ev['flagged']['precision_nonpoor']} (exclude: {ev['excluded']['precision_nonpoor']})")
+    return 0
+
+
 def cmd_evaluate_linkage(args: argparse.Namespace) -> int:
     from dtsen.resolve.evaluate import evaluate, log_to_mlflow
 
@@ -119,6 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--cycle", required=True)
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=cmd_resolve)
+
+    p = sub.add_parser("profile", help="family welfare profiles, inconsistency flags and the review queue")
+    p.add_argument("--cycle", required=True)
+    p.add_argument("--evaluate", action="store_true",
+                   help="also score the flags against the synthetic ground truth (generated lakes only)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_profile)
 
     e = sub.add_parser("evaluate-linkage", help="linkage quality against the synthetic ground truth, to MLflow")
     e.add_argument("--cycle", required=True)

@@ -45,6 +45,16 @@ def cycle_summary(spark: SparkSession, conf: Config, cycle: str) -> dict:
             "links": [r.asDict() for r in links.groupBy("source", "method").count().orderBy("source", "method")
                       .collect()],
             "review": cat.read(spark, "linkage_review", cycle).count()}
+    if cat.exists(spark, "family_profiles") and cat.read(spark, "family_profiles", cycle).limit(1).count():
+        prof = cat.read(spark, "family_profiles", cycle)
+        row = prof.agg(F.count("*").alias("families"),
+                       F.sum((~F.col("data_complete")).cast("int")).alias("incomplete"),
+                       F.sum((F.size("flags") > 0).cast("int")).alias("flagged"),
+                       F.sum((F.col("flag_outcome") == "exclude").cast("int")).alias("exclude"),
+                       F.first("rule_version").alias("rule_version")).first().asDict()
+        row["by_rule"] = [r.asDict() for r in cat.read(spark, "profile_flags", cycle).groupBy("rule_id", "outcome")
+                          .count().orderBy("rule_id").collect()]
+        out["profile"] = row
     return out
 
 
@@ -74,4 +84,11 @@ def render(summary: dict) -> str:
                      f"{r['review']:,} pairs for review")
         for x in r["links"]:
             lines.append(f"     {x['source']:<22} {x['method']:<14} {x['count']:>10,} records linked")
+    p = summary.get("profile")
+    if p:
+        lines.append(f"   profiles (rules {p['rule_version']}): {p['families']:,} families; "
+                     f"{p['incomplete'] or 0:,} with key data missing (Data Tidak Lengkap); {p['flagged'] or 0:,} "
+                     f"flagged, {p['exclude'] or 0:,} of them with an exclude outcome")
+        for x in p["by_rule"]:
+            lines.append(f"     {x['rule_id']:<22} {x['outcome']:<8} {x['count']:>10,} families")
     return "\n".join(lines)

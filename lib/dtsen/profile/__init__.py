@@ -1,0 +1,1 @@
+"""Profile: each family's welfare profile from all agencies, inconsistency flags, review queue, history."""
