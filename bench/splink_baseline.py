@@ -42,7 +42,7 @@ def _documented_model(spark, frames: list[DataFrame], link_type: str, seed: int)
         blocking_rules_to_generate_predictions=[block_on("first_name", "surname"), block_on("birth_date"),
                                                 block_on("nik_token")],
         retain_matching_columns=False, retain_intermediate_calculation_columns=False)
-    api = SparkAPI(spark_session=spark, break_lineage_method="persist")
+    api = SparkAPI(spark_session=spark)        # the documented default: intermediate tables as parquet
     tables = [api.register(f, table_name=f"baseline_{link_type}_{i}") for i, f in enumerate(frames)]
     linker = Linker(tables if len(tables) > 1 else tables[0], settings, log_level=logging.WARNING)
     linker.training.estimate_probability_two_random_records_match(
@@ -66,6 +66,7 @@ def baseline_links(spark, conf, cycle: str) -> tuple[DataFrame, dict]:
     keys = load_keys(conf)
     protect_session(spark, keys)
     cat = Catalog(conf)
+    spark.sparkContext.setCheckpointDir(cat.staging_dir("splink_baseline", cycle))    # as the docs set it up
     seed = int(conf.get("resolve.seed"))
 
     def prepared(df: DataFrame) -> DataFrame:

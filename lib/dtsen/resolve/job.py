@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import time
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
@@ -189,6 +190,9 @@ def resolve(spark: SparkSession, conf: Config, *, cycle: str) -> dict:
         raise ConfigError(f"no civil-registry records for {cycle}: run `dtsen ingest --cycle {cycle}` first")
     keys = load_keys(conf)
     protect_session(spark, keys)
+    scratch = cat.staging_dir("resolve", cycle)
+    shutil.rmtree(scratch, ignore_errors=True)
+    spark.sparkContext.setCheckpointDir(scratch)       # the matcher's intermediate tables
     timings: dict[str, float] = {}
     t = time.time()
     # checkpointed: the name standardization makes long plans that every later step would re-analyse
@@ -250,6 +254,7 @@ def resolve(spark: SparkSession, conf: Config, *, cycle: str) -> dict:
     ag["_matcher"].close()
     for df in reg["_persisted"] + ag["_persisted"] + [members, agency_links]:
         df.unpersist()
+    shutil.rmtree(scratch, ignore_errors=True)
     counts = cat.read(spark, "resolve_links", cycle).groupBy("source", "method").count().toPandas()
     review_n = cat.read(spark, "linkage_review", cycle).groupBy("kind").count().toPandas()
     summary = {
