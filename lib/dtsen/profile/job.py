@@ -42,16 +42,21 @@ def extract(spark: SparkSession, cat: Catalog, params: build.Params, cycle: str)
     frames = {"residents": _conform(cat.read(spark, "residents", cycle), build.input_schema("residents"))}
     unlinked: dict[str, DataFrame] = {}
     for name, table in SILVER.items():
-        if not cat.exists(spark, table):
-            raise ConfigError(f"table {table} is missing: run `dtsen ingest --cycle {cycle}` first")
-        silver = cat.read(spark, table, cycle)
         schema = build.input_schema(name, params.survey_columns if name == "survey" else ())
+        src = build.INPUT_SOURCES[name]
+        if not cat.exists(spark, table):
+            # an agency that has never delivered a usable file: its parts are missing, not an error
+            log.warning("%s has no table yet (no accepted %s file): its profile parts are marked missing",
+                        table, src)
+            frames[name] = spark.createDataFrame([], schema)
+            unlinked[src] = spark.createDataFrame([], "record_key string")
+            continue
+        silver = cat.read(spark, table, cycle)
         absent = [f.name for f in schema.fields if f.name not in silver.columns and f.name not in
                   ("family_id", "resident_id")]
         if absent:
             hint = " (profile.survey_columns in conf/base/profile.yml)" if name == "survey" else ""
             raise ConfigError(f"{table} has no column(s) {absent}{hint}")
-        src = build.INPUT_SOURCES[name]
         linked = silver.join(links.where(F.col("source") == src).drop("source"), "record_key", "left")
         frames[name] = _conform(linked.where(F.col("family_id").isNotNull()), schema)
         unlinked[src] = linked.where(F.col("family_id").isNull())
