@@ -135,3 +135,20 @@ def test_cli_reruns_a_cycle_idempotently(profiled, spark, cat, capsys):
     assert out["families"] == before == cat.read(spark, "family_profiles", H1).count()
     assert out["flagged_families"] == profiled[H1]["flagged_families"]
     assert cat.read(spark, "review_queue", H1).count() == out["flagged_families"]
+
+
+def test_an_agency_that_never_delivered_leaves_its_parts_missing(resolved, spark, conf, tmp_path):
+    """A feed with no accepted file yet (its silver table does not exist) is missing data, not an error:
+    the electricity part of every family is then marked missing."""
+    from dtsen.catalog import Catalog
+    from dtsen.profile import build
+    from dtsen.profile.job import extract
+
+    gone = conf.with_overrides({"catalog": {"tables": {"silver_electricity": {"path": str(tmp_path / "none")}}}})
+    params = build.Params.from_conf(gone)
+    inputs, unlinked = extract(spark, Catalog(gone), params, H1)
+    assert inputs.electricity.count() == 0 and unlinked["pln"].count() == 0
+    assert inputs.tax.count() > 0
+    prof = build.family_profiles(inputs, params, cycle=H1, cycle_year=2026)
+    counts = prof.agg(F.count("*").alias("n"), F.sum(F.col("missing_electricity").cast("int")).alias("m")).first()
+    assert counts["n"] > 300 and counts["m"] == counts["n"]
