@@ -17,11 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import bench_args, run_measured, save  # noqa: E402
-
-
-def _json(stdout: str) -> dict:
-    return json.JSONDecoder().raw_decode(stdout[stdout.index("{"):])[0]
+from measure import bench_args, json_document, run_measured, save  # noqa: E402
 
 
 def main() -> int:
@@ -34,10 +30,10 @@ def main() -> int:
     if m["returncode"] != 0:
         print(m["stdout"])
         return m["returncode"]
-    s = _json(m["stdout"])
+    s = json_document(m["stdout"])
     ev = subprocess.run([dtsen, "--env", "local", "profile", "--cycle", args.cycle, "--evaluate", "--json"],
                         env={**os.environ, **env}, check=True, capture_output=True, text=True)
-    q = _json(ev.stdout)["evaluation"]
+    q = json_document(ev.stdout)["evaluation"]
     figures = {"benchmark": "profile", "cycle": args.cycle, "residents": args.residents,
                "families": s["families"], "flagged_families": s["flagged_families"], "outcomes": s["outcomes"],
                "flags_by_rule": s["flags_by_rule"], "data_incomplete": s["data_incomplete"],

@@ -19,12 +19,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import bench_args, run_measured, save  # noqa: E402
-
-
-def _json(stdout: str) -> dict:
-    """The command's JSON document (log lines may follow it)."""
-    return json.JSONDecoder().raw_decode(stdout[stdout.index("{"):])[0]
+from measure import bench_args, json_document, run_measured, save  # noqa: E402
 
 
 def main() -> int:
@@ -41,13 +36,13 @@ def main() -> int:
         if m["returncode"] != 0:
             print(m["stdout"])
             return m["returncode"]
-        s = _json(m["stdout"])
+        s = json_document(m["stdout"])
         ev = subprocess.run([dtsen, "--env", "local", "evaluate-linkage", "--cycle", args.cycle, "--json"],
                             env=full_env, check=True, capture_output=True, text=True)
-        q = _json(ev.stdout)
+        q = json_document(ev.stdout)
         b = run_measured([sys.executable, str(Path(__file__).resolve().parent / "splink_baseline.py"),
                           "--cycle", args.cycle, "--env", "local"], env=env)
-        base = _json(b["stdout"]) if b["returncode"] == 0 else {"failed": b["returncode"]}
+        base = json_document(b["stdout"]) if b["returncode"] == 0 else {"failed": b["returncode"]}
     finally:
         if args.lake is None:
             shutil.rmtree(lake, ignore_errors=True)

@@ -77,3 +77,8 @@ def save(name: str, figures: dict) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
     return path
+
+
+def json_document(stdout: str) -> dict:
+    """The first JSON document a command printed (log lines may follow it)."""
+    return json.JSONDecoder().raw_decode(stdout[stdout.index("{"):])[0]
