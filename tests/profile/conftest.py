@@ -29,7 +29,8 @@ def plain_family(fid: str, *, village: str = VILLAGE, head_occupation: str = "PE
 def survey_row(fid: str, **answers) -> dict:
     """A modest household's answers (small house, no car), overridable."""
     row = {"family_id": fid, "resident_id": f"{fid}-h", "record_key": f"sv-{fid}", "floor_area_m2": 36,
-           "cars": 0, "motorcycles": 1, "members_severely_disabled": 0, "members": 3}
+           "cars": 0, "motorcycles": 1, "members_severely_disabled": 0, "members_pregnant": 0,
+           "members": 3}
     row.update(answers)
     return row
 

@@ -55,7 +55,8 @@ def big_family(spark, params, ruleset):
         electricity=[{"family_id": "K", "resident_id": "K-h", "capacity_va": 900, "kwh_month": 70.5}]
         + [{"family_id": f, "resident_id": f"{f}-h", "capacity_va": t_va, "kwh_month": 1.0}
            for f in ("LOW", "HIGH", "OTHER")],
-        survey=[survey_row("K", cars=1, members=12, members_severely_disabled=1, floor_area_m2=54)]
+        survey=[survey_row("K", cars=1, members=12, members_severely_disabled=1, members_pregnant=1,
+                           floor_area_m2=54)]
         + [survey_row(f) for f in ("N", "LOW", "HIGH", "NONE", "OTHER")])
     return run(spark, params, ruleset, inputs)
 
@@ -68,7 +69,7 @@ def test_composition_counts_pkh_components(big_family):
     assert got == {"members": 12, "children_0_6": 2, "children_7_12": 2, "enrolled_7_12": 1, "children_13_15": 2,
                    "enrolled_13_15": 1, "children_16_18": 2, "enrolled_16_18": 1, "elderly_60_plus": 2,
                    "elderly_70_plus": 1, "severe_disability": 1}
-    assert pd.isna(p["pregnant_members"])          # no agency reports it: unknown, not zero
+    assert p["pregnant_members"] == 1              # told by the survey
     assert list(p["sources_composition"]) == ["dukcapil", "dapodik", "regsosek"]
     assert list(p["member_ids"]) == sorted(["K-h", "K-s", *[f"K-c{a}" for a in (3, 6, 7, 12, 13, 15, 16, 18)],
                                             "K-g1", "K-g2"])
@@ -105,6 +106,7 @@ def test_completeness_markers(big_family, params):
     assert list(e["missing_data"]) == list(build.PARTS)
     assert list(e["missing_key_data"]) == list(params.key_parts) and not bool(e["data_complete"])
     assert pd.isna(e["head_resident_id"]) and e["members"] == 1
+    assert pd.isna(e["pregnant_members"])          # never interviewed: unknown, not zero
 
 
 def test_a_missing_non_key_part_is_marked_but_leaves_data_complete(big_family, params):

@@ -152,3 +152,18 @@ def test_an_agency_that_never_delivered_leaves_its_parts_missing(resolved, spark
     prof = build.family_profiles(inputs, params, cycle=H1, cycle_year=2026)
     counts = prof.agg(F.count("*").alias("n"), F.sum(F.col("missing_electricity").cast("int")).alias("m")).first()
     assert counts["n"] > 300 and counts["m"] == counts["n"]
+
+
+def test_pregnancies_reported_by_the_survey_reach_the_profile(profiled, spark, cat):
+    """PKH's pregnancy component: the survey's count of pregnant members equals the synthetic truth
+    for interviewed families, and stays unknown (null) for families never interviewed."""
+    from dtsen.profile.evaluate import family_truth
+
+    pregnant = (cat.read(spark, "truth_persons", H1).groupBy("family_key")
+                .agg(F.sum(F.col("pregnant").cast("int")).alias("true_pregnant")))
+    prof = cat.read(spark, "family_profiles", H1).select("family_id", "pregnant_members", "missing_survey")
+    j = prof.join(family_truth(spark, cat, H1), "family_id").join(pregnant, "family_key").toPandas()
+    told = j[~j["missing_survey"]]
+    assert told["true_pregnant"].sum() >= 10              # the population really holds pregnancies
+    assert (told["pregnant_members"] == told["true_pregnant"]).mean() >= 0.97
+    assert j.loc[j["missing_survey"], "pregnant_members"].isna().all()

@@ -39,7 +39,7 @@ INPUT_SOURCES = {"employment": "bpjs_ketenagakerjaan", "tax": "djp", "vehicle": 
 PARTS = ("head", "survey", "electricity", "health_coverage")
 PBI_SEGMENTS = ("PBI", "PBI_DAERAH")
 # Survey answers the profile always reads (composition and the rules), whatever else conf carries.
-REQUIRED_SURVEY = ("members_severely_disabled", "floor_area_m2", "cars")
+REQUIRED_SURVEY = ("members_severely_disabled", "members_pregnant", "floor_area_m2", "cars")
 
 
 def input_schema(name: str, survey_columns: list[str] | tuple[str, ...] = ()) -> StructType:
@@ -126,8 +126,8 @@ def one_survey(survey: DataFrame, columns: tuple[str, ...]) -> DataFrame:
 
 
 def composition(residents: DataFrame, education: DataFrame, survey: DataFrame) -> DataFrame:
-    """Members and the PKH components. Enrolment from Dapodik; severe disability only the survey
-    reports; no agency reports pregnancy yet (the column stays null: unknown, not zero)."""
+    """Members and the PKH components. Enrolment from Dapodik; severe disability and pregnancy only
+    the survey reports (a family never interviewed has them null: unknown, not zero)."""
     enrolled = (_active(education).where(F.col("resident_id").isNotNull()).select("resident_id").distinct()
                 .withColumn("_enrolled", F.lit(True)))
     m = residents.where(F.col("family_id").isNotNull()).join(enrolled, "resident_id", "left")
@@ -145,12 +145,13 @@ def composition(residents: DataFrame, education: DataFrame, survey: DataFrame) -
         n(age.between(16, 18)).alias("children_16_18"), n(age.between(16, 18) & enr).alias("enrolled_16_18"),
         n(age >= 60).alias("elderly_60_plus"), n(age >= 70).alias("elderly_70_plus"),
         n(enr).alias("_enrolled_any"))
-    dis = survey.select("family_id", F.col("survey_members_severely_disabled").cast("int").alias("severe_disability"))
-    return (comp.join(dis, "family_id", "left")
-            .withColumn("pregnant_members", F.lit(None).cast("int"))
+    told = survey.select("family_id",
+                         F.col("survey_members_severely_disabled").cast("int").alias("severe_disability"),
+                         F.col("survey_members_pregnant").cast("int").alias("pregnant_members"))
+    return (comp.join(told, "family_id", "left")
             .withColumn("sources_composition", _sources(
                 (F.lit(True), "dukcapil"), (F.col("_enrolled_any") > 0, "dapodik"),
-                (F.col("severe_disability").isNotNull(), "regsosek")))
+                (F.col("severe_disability").isNotNull() | F.col("pregnant_members").isNotNull(), "regsosek")))
             .drop("_enrolled_any"))
 
 

@@ -369,6 +369,7 @@ def _regsosek(seed: int, ref_date, f: pd.DataFrame, p: pd.DataFrame, veh: pd.Dat
     n_work = by_f["sector"].apply(lambda s: int((s != "TIDAK BEKERJA").sum())).reindex(fk).to_numpy()
     n_school = by_f["enrolled"].sum().reindex(fk).to_numpy()
     n_dis = by_f["disabled"].sum().reindex(fk).to_numpy()
+    n_preg = by_f["pregnant"].sum().reindex(fk).fillna(0).astype(int).to_numpy()
     n_u5 = mem.loc[mem["age"] < 5].groupby("family_key").size().reindex(fk).fillna(0).to_numpy()
     veh_own = veh.groupby(["family_key", "jenis"]).size().unstack(fill_value=0)
     moto = veh_own.get("SEPEDA MOTOR", pd.Series(dtype=int)).reindex(fk).fillna(0).to_numpy()
@@ -414,6 +415,7 @@ def _regsosek(seed: int, ref_date, f: pd.DataFrame, p: pd.DataFrame, veh: pd.Dat
         "jumlah_kambing": np.where(rural, np.clip(_ordinal(seed, 24, fk, w, [0.0, 1.0], 1.5), 0, 3), 0),
         "jumlah_unggas": np.where(rural, (np.clip(keyed_normal(seed, 154, fk) + 1.5, 0, None) * 4).astype(int), 0),
         "jml_art_bekerja": n_work, "jml_anak_sekolah": n_school, "jml_disabilitas_berat": n_dis,
+        "jml_art_hamil": n_preg,
         "kunjungan_posyandu": np.where(n_u5 > 0, np.clip(np.round(4 + 0.8 * w + keyed_normal(seed, 155, fk)), 0, 6),
                                        0).astype(int),
         "kepemilikan_usaha": has(25, 0.6, 1.4),
