@@ -1,0 +1,1 @@
+"""Welfare scoring: features, models, evaluation, promotion gate, batch scoring, explanations."""
