@@ -69,3 +69,11 @@ def resolved(generated, spark, conf, cat):
             ingest(spark, conf, cycle=cycle)
         out[cycle] = resolve(spark, conf, cycle=cycle)
     return out
+
+
+@pytest.fixture(scope="session")
+def profiled(resolved, spark, conf):
+    """Both cycles profiled once for the suite: {cycle: profile summary}."""
+    from dtsen.profile.job import profile
+
+    return {c: profile(spark, conf, cycle=c) for c in resolved}

@@ -123,6 +123,58 @@ def cmd_evaluate_linkage(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from dtsen.score.train import train
+
+    conf = load_config(args.env)
+    s = train(_spark(conf, "train"), conf, seed=args.seed)
+    if args.json:
+        print(json.dumps(s, indent=2, default=str))
+        return 0
+    print(f"trained {s['registered_model']} on {s['labelled_families']:,} labelled families {s['split']} "
+          f"(train id {s['train_id']}, seed {s['seed']}); challenger = version {s['challenger']} ({s['candidate']})")
+    for kind, r in s["runs"].items():
+        t = r["test"]
+        print(f"  {kind:9s} v{r['version']}: test exclusion error 10/20/40% "
+              f"{t.get('exclusion_error_10')}/{t.get('exclusion_error_20')}/{t.get('exclusion_error_40')}, "
+              f"Spearman {t.get('spearman')}, AUC {t.get('auc_below_poverty_line')} (run {r['run_id']})")
+    print(f"MLflow: {s['tracking_uri']}")
+    return 0
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    from dtsen.score.promote import promote
+
+    conf = load_config(args.env)
+    s = promote(_spark(conf, "promote"), conf)
+    if args.json:
+        print(json.dumps(s, indent=2, default=str))
+    else:
+        verdict = "promoted to champion" if s["promoted"] else "not promoted"
+        before = f"v{s['champion_before']}" if s["champion_before"] else "none"
+        print(f"{s['registered_model']} v{s['challenger']}: {verdict}; champion is v{s['champion']} "
+              f"(was {before})")
+        for r in s["reasons"]:
+            print(f"  - {r}")
+    return 0 if s["promoted"] or s["champion"] is not None else 4
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from dtsen.score.job import score
+
+    conf = load_config(args.env)
+    s = score(_spark(conf, "score"), conf, cycle=args.cycle)
+    if args.json:
+        print(json.dumps(s, indent=2, default=str))
+        return 0
+    m = s["model"]
+    shares = " ".join(f"{d}:{v:.3f}" for d, v in s["desil_person_share"].items())
+    print(f"scored {s['cycle']} with {m['name']} v{m['version']} ({m['kind']}): {s['families']:,} families, "
+          f"{s['persons']:,} persons; person share per desil {shares}; "
+          f"{s['families_without_reasons']:,} families without a reason ({s['wall_seconds']} s)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dtsen", description="Unified socio-economic registry pipeline")
     parser.add_argument("--env", default=None, help="conf overlay folder (default: $DTSEN_ENV or 'local')")
@@ -158,6 +210,20 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--cycle", required=True)
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=cmd_evaluate_linkage)
+
+    t = sub.add_parser("train", help="train the OLS baseline and the LightGBM challenger on the survey labels (MLflow)")
+    t.add_argument("--seed", type=int, default=None, help="default: score.seed in conf")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=cmd_train)
+
+    pr = sub.add_parser("promote", help="gate the challenger; it becomes champion only if it is better and fair")
+    pr.add_argument("--json", action="store_true")
+    pr.set_defaults(func=cmd_promote)
+
+    sc = sub.add_parser("score", help="the champion scores every family: welfare rank, desil, category, reasons")
+    sc.add_argument("--cycle", required=True)
+    sc.add_argument("--json", action="store_true")
+    sc.set_defaults(func=cmd_score)
 
     s = sub.add_parser("summary", help="what the lake holds for a cycle")
     s.add_argument("--cycle", required=True)

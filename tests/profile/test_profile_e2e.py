@@ -9,17 +9,11 @@ from pyspark.sql import functions as F
 
 from dtsen.cli import main
 from dtsen.profile.evaluate import evaluate
-from dtsen.profile.job import profile
 
 H1, H2 = "2026H1", "2026H2"
 # Measured on this population (seed 7, 6,000 residents): 13 of 13 injected families flagged in
 # 2026H1; 98.6% of flagged families truly not poor. Floors leave room for one or two misses.
 MIN_RECALL, MIN_PRECISION = 0.85, 0.9
-
-
-@pytest.fixture(scope="module")
-def profiled(resolved, spark, conf):
-    return {c: profile(spark, conf, cycle=c) for c in (H1, H2)}
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from dtsen.config import Config, ConfigError
-from dtsen.score.features import FEATURES
+from dtsen.score.features import FEATURES, KEYS
 
 LANGS = ("id", "en")
 
@@ -36,8 +36,16 @@ class ReasonParams:
                 raise ConfigError(f"score.explanations.templates: '{feat}' is not a feature (features.FEATURES)")
             if not isinstance(t, dict) or not all(isinstance(t.get(lang), str) for lang in LANGS):
                 raise ConfigError(f"score.explanations.templates.{feat} needs an 'id' and an 'en' text")
-            if "show" in t and t["show"] not in FEATURES:
-                raise ConfigError(f"score.explanations.templates.{feat}.show: '{t['show']}' is not a feature")
+            labels = t.get("labels", {})
+            if not isinstance(labels, dict) or not all(isinstance(v, list) and len(v) == len(LANGS)
+                                                       for v in labels.values()):
+                raise ConfigError(f"score.explanations.templates.{feat}.labels must map each code to "
+                                  f"[Indonesian, English]")
+            if "{label}" in t["id"] and not labels:
+                raise ConfigError(f"score.explanations.templates.{feat} uses {{label}} but has no labels")
+            if "show" in t and t["show"] not in FEATURES and t["show"] not in KEYS:
+                raise ConfigError(f"score.explanations.templates.{feat}.show: '{t['show']}' is neither a feature "
+                                  f"nor a key column (features.FEATURES, features.KEYS)")
         top_k = e.get("top_k")
         if not isinstance(top_k, int) or top_k < 0:
             raise ConfigError(f"score.explanations.top_k must be a whole number >= 0, got {top_k!r}")
@@ -69,7 +77,13 @@ def reason_text(feature: str, row, params: ReasonParams, lang: str) -> str | Non
         return t.get(f"{lang}_none")
     shown = row[t["show"]] if "show" in t else value
     shown_text = number(float(shown), lang) if _present(shown) else "0"
-    return t[lang].format(value=number(float(value), lang), show=shown_text)
+    label = None
+    if "labels" in t:
+        names = t["labels"].get(int(value))
+        if names is None:                     # a code without a name: no reason rather than a bare code
+            return None
+        label = names[LANGS.index(lang)]
+    return t[lang].format(value=number(float(value), lang), show=shown_text, label=label)
 
 
 class _Row:

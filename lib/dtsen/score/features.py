@@ -59,7 +59,6 @@ def _has_car() -> Column:
 # name -> expression over a family_profiles row (+ `urban_area` from the village reference).
 FEATURES: dict[str, Callable[[], Column]] = {
     # composition
-    "members": lambda: _c("members"),
     "log_members": lambda: F.log(_c("members")),
     "children_0_6": lambda: _c("children_0_6"),
     "children_7_18": lambda: _children_7_18().cast("double"),

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
 
 from dtsen.catalog import Catalog
 from dtsen.config import Config, ConfigError
@@ -100,8 +101,9 @@ def _shares(conf: Config) -> dict[str, float]:
     return {k: float(x) for k, x in s.items()}
 
 
-def training_set(spark: SparkSession, conf: Config, seed: int) -> tuple[pd.DataFrame, dict, dict]:
-    """(labelled feature rows with their split, pinned table versions, label accounting)."""
+def training_set(spark: SparkSession, conf: Config, seed: int) -> tuple[pd.DataFrame, dict, dict, StructType]:
+    """(labelled feature rows with their split, pinned table versions, label accounting, the rows'
+    Spark schema, for the snapshot)."""
     cat = Catalog(conf)
     versions = table_versions(spark, cat, INPUT_TABLES)
     read = {t: cat.read(spark, t, version=v) for t, v in versions.items()}
@@ -125,7 +127,7 @@ def training_set(spark: SparkSession, conf: Config, seed: int) -> tuple[pd.DataF
         raise ConfigError(f"only {len(pdf)} labelled families with a profile (score.training.min_labels is "
                           f"{minimum}): ingest the consumption survey and profile its cycle first ({acc})")
     pdf[SPLIT] = split_families(pdf, _shares(conf), seed)
-    return pdf, versions, acc
+    return pdf, versions, acc, StructType([*feats.schema.fields, StructField(SPLIT, StringType())])
 
 
 def fit(kind: str, conf: Config, data: pd.DataFrame, seed: int) -> WelfareModel:
@@ -213,13 +215,15 @@ def train(spark: SparkSession, conf: Config, *, seed: int | None = None) -> dict
     if candidate not in KINDS:
         raise ConfigError(f"score.candidate must be one of {KINDS}, got {candidate!r}")
     ev.EvalParams.from_conf(conf)
-    data, versions, accounting = training_set(spark, conf, seed)
+    data, versions, accounting, schema = training_set(spark, conf, seed)
     fingerprint = json.dumps({"seed": seed, "versions": versions, "score": conf.section("score")}, sort_keys=True,
                              default=str)
     train_id = hashlib.sha256(fingerprint.encode()).hexdigest()[:12]
 
     cat = Catalog(conf)
-    snapshot = spark.createDataFrame(data.assign(train_id=train_id))
+    rows = data[schema.fieldNames()].astype(object).where(data[schema.fieldNames()].notna(), None)
+    snapshot = spark.createDataFrame(rows.itertuples(index=False, name=None), schema).withColumn(
+        "train_id", F.lit(train_id))
     cat.write(snapshot, SNAPSHOT, mode="overwrite")
     versions[SNAPSHOT] = table_versions(spark, cat, (SNAPSHOT,))[SNAPSHOT]
 
