@@ -77,3 +77,16 @@ def profiled(resolved, spark, conf):
     from dtsen.profile.job import profile
 
     return {c: profile(spark, conf, cycle=c) for c in resolved}
+
+
+@pytest.fixture(scope="session")
+def scored(profiled, spark, conf):
+    """The welfare models trained on both cycles' labels, the first promoted, both cycles scored:
+    {"train": summary, "promote": summary, cycle: score summary}."""
+    from dtsen.score.job import score
+    from dtsen.score.promote import promote
+    from dtsen.score.train import train
+
+    out = {"train": train(spark, conf), "promote": promote(spark, conf)}
+    out.update({c: score(spark, conf, cycle=c) for c in profiled})
+    return out

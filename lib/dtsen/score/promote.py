@@ -133,16 +133,16 @@ def promote(spark: SparkSession, conf: Config) -> dict:
     if chall_v is None:
         raise ConfigError(f"registered model '{name}' has no challenger: run `dtsen train` first")
     champ_v = registry.by_alias(client, name, registry.CHAMPION)
-    summary = {"registered_model": name, "challenger": chall_v.version,
-               "champion_before": champ_v.version if champ_v else None}
-    if champ_v is not None and champ_v.version == chall_v.version:
-        summary.update(promoted=False, champion=champ_v.version, reasons=["the challenger is already the champion"],
+    chall_version, champ_version = str(chall_v.version), (str(champ_v.version) if champ_v else None)
+    summary = {"registered_model": name, "challenger": chall_version, "champion_before": champ_version}
+    if champ_version == chall_version:
+        summary.update(promoted=False, champion=champ_version, reasons=["the challenger is already the champion"],
                        wall_seconds=round(time.time() - started, 1))
         return summary
 
     snapshot_version = chall_v.tags.get("snapshot_version")
     if snapshot_version is None:
-        raise ConfigError(f"version {chall_v.version} of '{name}' has no snapshot_version tag: it was not made by "
+        raise ConfigError(f"version {chall_version} of '{name}' has no snapshot_version tag: it was not made by "
                           f"`dtsen train`; retrain")
     data = Catalog(conf).read(spark, SNAPSHOT, version=int(snapshot_version)).toPandas()
     test = data[data[SPLIT] == "test"].sort_values(["cycle", "family_id"]).reset_index(drop=True)
@@ -155,10 +155,9 @@ def promote(spark: SparkSession, conf: Config) -> dict:
     figures = {role: _figures(r) for role, r in evaluated.items()}
     decision = decide(figures["challenger"], figures.get("champion"), gate)
 
-    with mlflow.start_run(experiment_id=exp, run_name=f"promote-v{chall_v.version}") as run:
+    with mlflow.start_run(experiment_id=exp, run_name=f"promote-v{chall_version}") as run:
         mlflow.set_tags({"stage": "promote", "decision": "promoted" if decision.promote else "rejected",
-                         "challenger_version": chall_v.version,
-                         "champion_version": champ_v.version if champ_v else "none"})
+                         "challenger_version": chall_version, "champion_version": champ_version or "none"})
         mlflow.log_params({"gate_coverage": gate.coverage, "min_improvement": gate.min_improvement,
                            "fairness_tolerance": gate.fairness_tolerance, "test_families": len(test),
                            "snapshot_version": snapshot_version,
@@ -170,14 +169,14 @@ def promote(spark: SparkSession, conf: Config) -> dict:
         mlflow.log_dict({"promote": decision.promote, "reasons": list(decision.reasons), "figures": figures},
                         "decision.json")
     if decision.promote:
-        client.set_registered_model_alias(name, registry.CHAMPION, chall_v.version)
-        client.set_model_version_tag(name, chall_v.version, "promoted_by_run", run.info.run_id)
-        if champ_v is not None:
-            client.set_model_version_tag(name, champ_v.version, "replaced_by", chall_v.version)
-    log.info("promote %s v%s: %s (%s)", name, chall_v.version, "promoted" if decision.promote else "rejected",
+        client.set_registered_model_alias(name, registry.CHAMPION, chall_version)
+        client.set_model_version_tag(name, chall_version, "promoted_by_run", run.info.run_id)
+        if champ_version is not None:
+            client.set_model_version_tag(name, champ_version, "replaced_by", chall_version)
+    log.info("promote %s v%s: %s (%s)", name, chall_version, "promoted" if decision.promote else "rejected",
              "; ".join(decision.reasons))
     summary.update(promoted=decision.promote, reasons=list(decision.reasons),
-                   champion=chall_v.version if decision.promote else (champ_v.version if champ_v else None),
+                   champion=chall_version if decision.promote else champ_version,
                    figures={role: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in f.items()}
                             for role, f in figures.items()},
                    decision_run_id=run.info.run_id, wall_seconds=round(time.time() - started, 1))
