@@ -44,6 +44,9 @@ class Catalog:
         base = self._join(f"{self.conf.get('catalog.landing')}/{cycle}")
         return f"{base}/{source}" if source else base
 
+    def publish_dir(self, cycle: str) -> str:
+        return self._join(f"{self.conf.get('catalog.publish')}/{cycle}")
+
     def staging_dir(self, job: str, cycle: str) -> str:
         return self._join(f"{self.conf.get('catalog.staging')}/{job}/{cycle}")
 

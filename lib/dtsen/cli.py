@@ -172,6 +172,75 @@ def cmd_score(args: argparse.Namespace) -> int:
     print(f"scored {s['cycle']} with {m['name']} v{m['version']} ({m['kind']}): {s['families']:,} families, "
           f"{s['persons']:,} persons; person share per desil {shares}; "
           f"{s['families_without_reasons']:,} families without a reason ({s['wall_seconds']} s)")
+def _print_allocation(s: dict) -> None:
+    print(f"allocated {s['cycle']} (programs {s['config_version']}): {s['families']:,} families; status: "
+          + ", ".join(f"{k} {v:,}" for k, v in s["status"].items()))
+    for p, c in s["programs"].items():
+        print(f"  {p:<20} {c['recipients']:>9,} recipients  {c['waitlisted']:>9,} waitlisted  "
+              f"{c['not_eligible']:>9,} not eligible  Rp {c['benefit_rp']:,}")
+
+
+def cmd_allocate(args: argparse.Namespace) -> int:
+    """`allocate` (gold tables) and `publish` (the same, then files, manifests and the cycle diff)."""
+    from dtsen.allocate.job import ReconciliationError, allocate
+    from dtsen.allocate.publish import publish
+
+    conf = load_config(args.env)
+    run = publish if args.command == "publish" else allocate
+    try:
+        s = run(_spark(conf, args.command), conf, cycle=args.cycle)
+    except ReconciliationError as exc:
+        print(f"dtsen {args.command}: {exc}", file=sys.stderr)
+        return 3
+    if args.json:
+        print(json.dumps(s, indent=2, default=str))
+        return 0
+    _print_allocation(s)
+    if args.command == "publish":
+        diff = "; ".join(f"{p} " + ", ".join(f"{k} {v:,}" for k, v in sorted(c.items()))
+                         for p, c in s["diff"].items())
+        print(f"published {s['files']} files with manifests -> {s['published']} (model {s['model_version']}, "
+              f"code {s['code_version']}); since {s['previous_cycle'] or '-'}: {diff or '-'} "
+              f"({s['publish_wall_seconds']} s)")
+    return 0
+
+
+def _range(text: str) -> list[int]:
+    lo, _, hi = text.partition("-")
+    try:
+        return [int(lo), int(hi or lo)]
+    except ValueError:
+        raise ConfigError(f"--desil takes a range such as 1-3, got {text!r}") from None
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from dtsen.allocate.simulate import simulate
+
+    conf = load_config(args.env)
+    change: dict = {}
+    if args.desil:
+        change["desil"] = _range(args.desil)
+    if args.quota is not None:
+        change["quota"] = {"families": args.quota}
+    if args.budget is not None:
+        change["quota"] = {"budget_rp": args.budget}
+    if not change:
+        raise ConfigError("simulate: give at least one of --desil, --quota, --budget for --program")
+    s = simulate(_spark(conf, "simulate"), conf, cycle=args.cycle, changes={args.program: change})
+    if args.json:
+        print(json.dumps(s, indent=2, default=str))
+        return 0
+    print(f"simulate {s['cycle']} {args.program} {change} (labels: {s['labelled_families']:,} surveyed families, "
+          f"poverty line Rp {s['poverty_line']:,.0f}); nothing published")
+    for p in s["delta"]:
+        b, n = s["baseline"][p], s["scenario"][p]
+        print(f"  {p:<20} recipients {b['recipient_families']:>8,} -> {n['recipient_families']:>8,}  coverage "
+              f"{b['coverage']} -> {n['coverage']}  leakage {b['leakage']} -> {n['leakage']}  undercoverage "
+              f"{b['undercoverage']} -> {n['undercoverage']}")
+    for prov, n in s["scenario"][args.program]["provinces"].items():
+        b = s["baseline"][args.program]["provinces"].get(prov, {})
+        print(f"    province {prov}: recipients {b.get('recipient_families', 0):,} -> {n['recipient_families']:,}, "
+              f"undercoverage {b.get('undercoverage')} -> {n['undercoverage']}")
     return 0
 
 
@@ -205,6 +274,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also score the flags against the synthetic ground truth (generated lakes only)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_profile)
+
+    for name, what in (("allocate", "eligibility, quotas, recipients and waitlists, one status per family"),
+                       ("publish", "allocate, then recipient files + manifests per program/regency, cycle diff")):
+        a = sub.add_parser(name, help=what)
+        a.add_argument("--cycle", required=True)
+        a.add_argument("--json", action="store_true")
+        a.set_defaults(func=cmd_allocate)
+
+    sim = sub.add_parser("simulate", help="what-if for one program (decile range, quota, budget); writes nothing")
+    sim.add_argument("--cycle", required=True)
+    sim.add_argument("--program", required=True, help="a key of programs.catalog, e.g. PKH")
+    sim.add_argument("--desil", default=None, help="decile range, e.g. 1-3")
+    sim.add_argument("--quota", type=int, default=None, help="national quota in families")
+    sim.add_argument("--budget", type=int, default=None, help="national budget in Rp (instead of a quota)")
+    sim.add_argument("--json", action="store_true")
+    sim.set_defaults(func=cmd_simulate)
 
     e = sub.add_parser("evaluate-linkage", help="linkage quality against the synthetic ground truth, to MLflow")
     e.add_argument("--cycle", required=True)

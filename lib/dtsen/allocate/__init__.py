@@ -1,0 +1,1 @@
+"""Allocation: program eligibility, quotas per region, recipients and waitlists, status, publishing."""
