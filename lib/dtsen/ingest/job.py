@@ -283,11 +283,12 @@ def refine(spark: SparkSession, conf: Config, cycle: str, source: str, keys: Key
         checked.unpersist()
 
 
-def _write_source(cat: Catalog, df: DataFrame, table: str, cycle: str, source: str) -> None:
-    """Replace exactly one (cycle, source) slice of a table shared by all sources."""
+def _write_source(cat: Catalog, df: DataFrame, table: str, cycle: str, source: str | list[str]) -> None:
+    """Replace exactly the (cycle, source) slices of a table shared by all sources."""
     spec = cat.spec(table)
+    names = ", ".join(f"'{s}'" for s in ([source] if isinstance(source, str) else sorted(source)))
     (df.write.format("delta").mode("overwrite").partitionBy(*spec.partition_by)
-     .option("replaceWhere", f"cycle = '{cycle}' AND source = '{source}'").save(spec.path))
+     .option("replaceWhere", f"cycle = '{cycle}' AND source IN ({names})").save(spec.path))
 
 
 def ingest(spark: SparkSession, conf: Config, *, cycle: str, source: str | None = None,
@@ -377,7 +378,8 @@ def reconcile(spark: SparkSession, cat: Catalog, cycle: str, wanted: list[str], 
         out["rows_in"] == out["rows_accepted"] + out["rows_quarantined"])
     out["checked_at"] = now
     if len(out):
-        cat.write(spark.createDataFrame(out), "ingest_reconciliation", cycle=cycle)
+        # only the sources this run ingested: `ingest --source X` tasks of one cycle run side by side
+        _write_source(cat, spark.createDataFrame(out), "ingest_reconciliation", cycle, wanted)
     return out
 
 
