@@ -6,6 +6,7 @@ Settings (environment of the Airflow processes, read when the DAG file is parsed
 from the repository this folder lives in):
   DTSEN_ROOT          repository root (jobs/, lib/, conf/, .jars/)       default: parent of dags/
   DTSEN_JOBS_VENV     venv with pyspark + dtsen (spark-submit, python)    default: <root>/.venv
+  DTSEN_CONF          conf folder (base/ + overlays)                      default: <root>/conf
   DTSEN_CYCLE_PERIOD  half (two cycles a year, default) | quarter
   DTSEN_RETRAIN_SCHEDULE  cron for dtsen_retrain                          default: none (by hand)
   DTSEN_TASK_RETRIES  retries per task                                    default: 2
@@ -82,7 +83,7 @@ def job_env() -> dict[str, str]:
         "PYSPARK_PYTHON": str(JOBS_VENV / "bin" / "python"),
         "PYTHONPATH": str(ROOT / "lib"),
         "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
-        "DTSEN_CONF": str(ROOT / "conf"),
+        "DTSEN_CONF": os.environ.get("DTSEN_CONF", str(ROOT / "conf")),
         "DTSEN_LAKE": f"{{{{ var.value.get('dtsen_lake', '{lake}') }}}}",
         "DTSEN_ENV": f"{{{{ var.value.get('dtsen_env', '{env}') }}}}",
     }
@@ -103,7 +104,7 @@ class DtsenJob(SparkSubmitOperator):
                   # executors' Python workers import dtsen too (on a cluster without a shared disk,
                   # ship lib/ as --py-files instead)
                   "spark.executorEnv.PYTHONPATH": str(ROOT / "lib"),
-                  "spark.executorEnv.DTSEN_CONF": str(ROOT / "conf")},
+                  "spark.executorEnv.DTSEN_CONF": os.environ.get("DTSEN_CONF", str(ROOT / "conf"))},
             **kwargs)
 
     def execute(self, context):

@@ -54,6 +54,14 @@ def test_cycle_dag_runs_the_stages_in_order(half):
     assert retrain["schedule"] is None
 
 
+def test_no_job_script_shadows_a_standard_module():
+    """spark-submit puts jobs/ first on sys.path: a jobs/profile.py would replace the standard
+    `profile` module (cProfile imports it) and break every job's import of dtsen."""
+    import sys
+
+    assert {p.stem for p in (ROOT / "jobs").glob("*.py")} & set(sys.stdlib_module_names) == set()
+
+
 def test_every_task_submits_its_job_into_the_jobs_venv(half):
     site = next((JOBS_VENV / "lib").glob("python3*/site-packages"))
     for dag in half["dags"].values():
