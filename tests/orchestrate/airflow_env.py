@@ -34,8 +34,14 @@ def migrate(home: Path, env: dict[str, str]) -> None:
     run([str(AIRFLOW), "db", "migrate"], env, timeout=600)
 
 
-def run(cmd: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
-    got = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+def run(cmd: list[str], env: dict[str, str], timeout: float, log: Path | None = None) -> subprocess.CompletedProcess:
+    """Run and fail with the output's tail; with `log`, the output also streams to that file (long runs)."""
+    if log is None:
+        got = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    else:
+        with open(log, "w") as fh:
+            proc = subprocess.run(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+        got = subprocess.CompletedProcess(cmd, proc.returncode, log.read_text(), "")
     if got.returncode != 0:
         raise AssertionError(f"{' '.join(cmd[:4])} ... exited {got.returncode}\n--- stdout\n{got.stdout[-6000:]}"
                              f"\n--- stderr\n{got.stderr[-6000:]}")

@@ -363,6 +363,12 @@ def file_counts(spark: SparkSession, cat: Catalog, cycle: str, wanted: list[str]
     return wide[["file_sha256", "rows_in", "rows_accepted", "rows_quarantined"]]
 
 
+RECON_TYPES = {"cycle": "string", "source": "string", "file_name": "string", "file_sha256": "string",
+               "status": "string", "reason": "string", "contract_version": "string", "rows_read": "bigint",
+               "rows_in": "bigint", "rows_accepted": "bigint", "rows_quarantined": "bigint",
+               "balanced": "boolean", "checked_at": "timestamp"}
+
+
 def reconcile(spark: SparkSession, cat: Catalog, cycle: str, wanted: list[str], now: datetime) -> pd.DataFrame:
     """Per file of the cycle (from the ingest log): rows read vs rows in bronze vs accepted + quarantined."""
     files = cat.read(spark, "ingest_files", cycle).where(F.col("source").isin(wanted)).toPandas()
@@ -378,8 +384,11 @@ def reconcile(spark: SparkSession, cat: Catalog, cycle: str, wanted: list[str], 
         out["rows_in"] == out["rows_accepted"] + out["rows_quarantined"])
     out["checked_at"] = now
     if len(out):
-        # only the sources this run ingested: `ingest --source X` tasks of one cycle run side by side
-        _write_source(cat, spark.createDataFrame(out), "ingest_reconciliation", cycle, wanted)
+        # only the sources this run ingested: `ingest --source X` tasks of one cycle run side by side.
+        # Typed explicitly: one source's pandas frame may hold no reason at all (a void column), which
+        # would not match the table another source's run created.
+        recon = spark.createDataFrame(out).select(*[F.col(c).cast(t).alias(c) for c, t in RECON_TYPES.items()])
+        _write_source(cat, recon, "ingest_reconciliation", cycle, wanted)
     return out
 
 
