@@ -129,7 +129,9 @@ def land(spark: SparkSession, conf: Config, cycle: str, wanted: list[str], inges
             cond = " OR ".join(f"(source = '{s}' AND file_sha256 = '{h}')" for s, h in sorted(orphans))
             DeltaTable.forPath(spark, cat.path("bronze_rows")).delete(f"cycle = '{cycle}' AND ({cond})")
         done = logged
-    info_dir = cat.staging_dir("ingest", cycle)
+    # one folder per run's sources: `ingest --source X` tasks of one cycle run side by side and must
+    # not clear each other's file reports
+    info_dir = os.path.join(cat.staging_dir("ingest", cycle), wanted[0] if len(wanted) == 1 else "all")
     shutil.rmtree(info_dir, ignore_errors=True)
     os.makedirs(info_dir)
     version = F.create_map(*[x for s, c in contracts.items() for x in (F.lit(s), F.lit(c.version))])
