@@ -244,6 +244,27 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_quality_gate(args: argparse.Namespace) -> int:
+    from dtsen.quality_gate import GateFailed, quality_gate
+
+    conf = load_config(args.env)
+    try:
+        s = quality_gate(_spark(conf, "quality-gate"), conf, cycle=args.cycle)
+    except GateFailed as exc:
+        print(f"dtsen quality-gate: {exc}", file=sys.stderr)
+        return exc.exit_code
+    if args.json:
+        print(json.dumps(s, indent=2, default=str))
+        return 0
+    rules, worst = s["rules"], max(s["sources"], key=lambda f: f["quarantine_share"], default=None)
+    highest = "no source delivered" if worst is None else (
+        f"highest quarantine share {worst['source']} {worst['quarantine_share']:.2%} (limit "
+        f"{rules['max_quarantine_share_by_source'].get(worst['source'], rules['max_quarantine_share']):.0%})")
+    print(f"quality gate {s['cycle']} passed: {len(s['sources'])} sources, every file reconciles; {highest}; "
+          f"decision in {s['report']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dtsen", description="Unified socio-economic registry pipeline")
     parser.add_argument("--env", default=None, help="conf overlay folder (default: $DTSEN_ENV or 'local')")
@@ -309,6 +330,12 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--cycle", required=True)
     sc.add_argument("--json", action="store_true")
     sc.set_defaults(func=cmd_score)
+
+    q = sub.add_parser("quality-gate", help="stop the cycle if ingest did not reconcile or a feed breaks a "
+                       "data-quality limit (exit 3: reconciliation, 4: threshold)")
+    q.add_argument("--cycle", required=True)
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_quality_gate)
 
     s = sub.add_parser("summary", help="what the lake holds for a cycle")
     s.add_argument("--cycle", required=True)

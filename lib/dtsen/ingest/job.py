@@ -129,7 +129,9 @@ def land(spark: SparkSession, conf: Config, cycle: str, wanted: list[str], inges
             cond = " OR ".join(f"(source = '{s}' AND file_sha256 = '{h}')" for s, h in sorted(orphans))
             DeltaTable.forPath(spark, cat.path("bronze_rows")).delete(f"cycle = '{cycle}' AND ({cond})")
         done = logged
-    info_dir = cat.staging_dir("ingest", cycle)
+    # one folder per run's sources: `ingest --source X` tasks of one cycle run side by side and must
+    # not clear each other's file reports
+    info_dir = os.path.join(cat.staging_dir("ingest", cycle), wanted[0] if len(wanted) == 1 else "all")
     shutil.rmtree(info_dir, ignore_errors=True)
     os.makedirs(info_dir)
     version = F.create_map(*[x for s, c in contracts.items() for x in (F.lit(s), F.lit(c.version))])
@@ -283,11 +285,12 @@ def refine(spark: SparkSession, conf: Config, cycle: str, source: str, keys: Key
         checked.unpersist()
 
 
-def _write_source(cat: Catalog, df: DataFrame, table: str, cycle: str, source: str) -> None:
-    """Replace exactly one (cycle, source) slice of a table shared by all sources."""
+def _write_source(cat: Catalog, df: DataFrame, table: str, cycle: str, source: str | list[str]) -> None:
+    """Replace exactly the (cycle, source) slices of a table shared by all sources."""
     spec = cat.spec(table)
+    names = ", ".join(f"'{s}'" for s in ([source] if isinstance(source, str) else sorted(source)))
     (df.write.format("delta").mode("overwrite").partitionBy(*spec.partition_by)
-     .option("replaceWhere", f"cycle = '{cycle}' AND source = '{source}'").save(spec.path))
+     .option("replaceWhere", f"cycle = '{cycle}' AND source IN ({names})").save(spec.path))
 
 
 def ingest(spark: SparkSession, conf: Config, *, cycle: str, source: str | None = None,
@@ -362,6 +365,12 @@ def file_counts(spark: SparkSession, cat: Catalog, cycle: str, wanted: list[str]
     return wide[["file_sha256", "rows_in", "rows_accepted", "rows_quarantined"]]
 
 
+RECON_TYPES = {"cycle": "string", "source": "string", "file_name": "string", "file_sha256": "string",
+               "status": "string", "reason": "string", "contract_version": "string", "rows_read": "bigint",
+               "rows_in": "bigint", "rows_accepted": "bigint", "rows_quarantined": "bigint",
+               "balanced": "boolean", "checked_at": "timestamp"}
+
+
 def reconcile(spark: SparkSession, cat: Catalog, cycle: str, wanted: list[str], now: datetime) -> pd.DataFrame:
     """Per file of the cycle (from the ingest log): rows read vs rows in bronze vs accepted + quarantined."""
     files = cat.read(spark, "ingest_files", cycle).where(F.col("source").isin(wanted)).toPandas()
@@ -377,7 +386,11 @@ def reconcile(spark: SparkSession, cat: Catalog, cycle: str, wanted: list[str], 
         out["rows_in"] == out["rows_accepted"] + out["rows_quarantined"])
     out["checked_at"] = now
     if len(out):
-        cat.write(spark.createDataFrame(out), "ingest_reconciliation", cycle=cycle)
+        # only the sources this run ingested: `ingest --source X` tasks of one cycle run side by side.
+        # Typed explicitly: one source's pandas frame may hold no reason at all (a void column), which
+        # would not match the table another source's run created.
+        recon = spark.createDataFrame(out).select(*[F.col(c).cast(t).alias(c) for c, t in RECON_TYPES.items()])
+        _write_source(cat, recon, "ingest_reconciliation", cycle, wanted)
     return out
 
 

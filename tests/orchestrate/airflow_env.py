@@ -1,0 +1,48 @@
+"""Run Airflow the way ops do: its own venv (.venv-airflow), its own AIRFLOW_HOME with a SQLite
+metadata database, the repo's dags/ folder; the jobs venv is this interpreter's (sys.prefix)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DAGS = ROOT / "dags"
+AIRFLOW_PY = ROOT / ".venv-airflow" / "bin" / "python"
+AIRFLOW = ROOT / ".venv-airflow" / "bin" / "airflow"
+JOBS_VENV = Path(sys.prefix)
+
+
+def airflow_env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}   # the DAGs must not need dtsen's lib
+    env.update({
+        "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+        "AIRFLOW_CONN_SPARK_DEFAULT": json.dumps({"conn_type": "spark", "host": "local[2]"}),
+        "DTSEN_JOBS_VENV": str(JOBS_VENV), "DTSEN_TASK_RETRIES": "0",
+    })
+    env.update(extra)
+    return env
+
+
+def migrate(home: Path, env: dict[str, str]) -> None:
+    """`airflow db migrate` into this home's SQLite database (each test module has its own)."""
+    home.mkdir(parents=True, exist_ok=True)
+    run([str(AIRFLOW), "db", "migrate"], env, timeout=600)
+
+
+def run(cmd: list[str], env: dict[str, str], timeout: float, log: Path | None = None) -> subprocess.CompletedProcess:
+    """Run and fail with the output's tail; with `log`, the output also streams to that file (long runs)."""
+    if log is None:
+        got = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    else:
+        with open(log, "w") as fh:
+            proc = subprocess.run(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+        got = subprocess.CompletedProcess(cmd, proc.returncode, log.read_text(), "")
+    if got.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd[:4])} ... exited {got.returncode}\n--- stdout\n{got.stdout[-6000:]}"
+                             f"\n--- stderr\n{got.stderr[-6000:]}")
+    return got
