@@ -18,6 +18,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import bench_args, json_document, run_measured, save  # noqa: E402
 
 
+def allocate_figures(args, m: dict, s: dict) -> dict:
+    """The allocation benchmark's figures from the measured `dtsen publish --json` run and its JSON."""
+    rows = s["families"] * len(s["programs"])
+    return {"benchmark": "allocate", "cycle": args.cycle, "residents": args.residents, "families": s["families"],
+            "family_program_rows": rows, "files": s["files"],
+            "recipients": {p: c["recipients"] for p, c in s["programs"].items()}, "status": s["status"],
+            "wall_seconds": m["wall_seconds"], "job_seconds": s["publish_wall_seconds"],
+            "allocate_seconds": s["wall_seconds"], "peak_memory_gib": m["peak_memory_gib"],
+            "family_program_rows_per_second": round(rows / m["wall_seconds"]),
+            "families_per_second": round(s["families"] / m["wall_seconds"]),
+            "machine": f"{os.cpu_count()} cores, local[2]"}
+
+
 def main() -> int:
     args, lake, dtsen = bench_args(__doc__)
     if not os.path.isdir(os.path.join(lake, "gold", "score", "families", f"cycle={args.cycle}")):
@@ -27,16 +40,7 @@ def main() -> int:
     if m["returncode"] != 0:
         print(m["stdout"])
         return m["returncode"]
-    s = json_document(m["stdout"])
-    rows = s["families"] * len(s["programs"])
-    figures = {"benchmark": "allocate", "cycle": args.cycle, "residents": args.residents, "families": s["families"],
-               "family_program_rows": rows, "files": s["files"],
-               "recipients": {p: c["recipients"] for p, c in s["programs"].items()}, "status": s["status"],
-               "wall_seconds": m["wall_seconds"], "job_seconds": s["publish_wall_seconds"],
-               "allocate_seconds": s["wall_seconds"], "peak_memory_gib": m["peak_memory_gib"],
-               "family_program_rows_per_second": round(rows / m["wall_seconds"]),
-               "families_per_second": round(s["families"] / m["wall_seconds"]),
-               "machine": f"{os.cpu_count()} cores, local[2]"}
+    figures = allocate_figures(args, m, json_document(m["stdout"]))
     path = save(f"allocate_{args.residents}", figures)
     print(json.dumps(figures, indent=2))
     print(f"wrote {path}")

@@ -44,19 +44,14 @@ def measured(dtsen: str, cmd: list[str], env: dict) -> tuple[dict, dict]:
     return m, json_document(m["stdout"])
 
 
-def main() -> int:
-    args, lake, dtsen = bench_args(__doc__)
-    env = {"DTSEN_LAKE": lake}
-    prepare(dtsen, lake, args, {**os.environ, **env})
-    mt, t = measured(dtsen, ["train"], env)
-    mp, p = measured(dtsen, ["promote"], env)
-    ms, s = measured(dtsen, ["score", "--cycle", args.cycle], env)
+def score_figures(args, mt: dict, t: dict, mp: dict, p: dict, ms: dict, s: dict) -> dict:
+    """The score benchmark's figures from the measured train / promote / score runs and their JSON."""
     gate = "40"
     base, champ = t["runs"]["ols"]["test"], t["runs"][t["candidate"]]["test"]
     keep = [f"{m}_{c}" for m in ("exclusion_error", "inclusion_error_alatas", "inclusion_error_wb")
             for c in ("10", "20", "40")] + ["spearman", "auc_below_poverty_line", "r2_log"]
     fair = [k for k in sorted(set(base) | set(champ)) if k.startswith("fairness_ratio_") and k.endswith(f"_{gate}")]
-    figures = {
+    return {
         "benchmark": "score", "cycle": args.cycle, "residents": args.residents,
         "labelled_families": t["labelled_families"], "split": t["split"], "labels": t["labels"],
         "baseline_ols": {k: base.get(k) for k in keep + fair},
@@ -72,6 +67,16 @@ def main() -> int:
                   "peak_memory_gib": ms["peak_memory_gib"],
                   "families_per_second": round(s["families"] / ms["wall_seconds"])},
         "machine": f"{os.cpu_count()} cores, local[2]"}
+
+
+def main() -> int:
+    args, lake, dtsen = bench_args(__doc__)
+    env = {"DTSEN_LAKE": lake}
+    prepare(dtsen, lake, args, {**os.environ, **env})
+    mt, t = measured(dtsen, ["train"], env)
+    mp, p = measured(dtsen, ["promote"], env)
+    ms, s = measured(dtsen, ["score", "--cycle", args.cycle], env)
+    figures = score_figures(args, mt, t, mp, p, ms, s)
     path = save(f"score_{args.residents}", figures)
     print(json.dumps(figures, indent=2))
     print(f"wrote {path}")

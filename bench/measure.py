@@ -56,8 +56,9 @@ def run_measured(cmd: list[str], env: dict | None = None) -> dict:
             "returncode": proc.returncode, "stdout": out}
 
 
-def bench_args(description: str):
-    """The options every population benchmark shares; returns (args, lake folder, dtsen command)."""
+def bench_args(description: str, extra: list[tuple[str, dict]] = ()):
+    """The options every population benchmark shares (plus `extra`: (flag, argparse keywords));
+    returns (args, lake folder, dtsen command)."""
     import argparse
     import sys
     import tempfile
@@ -67,6 +68,8 @@ def bench_args(description: str):
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--cycle", default="2026H1")
     ap.add_argument("--lake", default=None, help="scratch lake (default: a temp folder, removed afterwards)")
+    for flag, kw in extra:
+        ap.add_argument(flag, **kw)
     args = ap.parse_args()
     lake = args.lake or tempfile.mkdtemp(prefix="dtsen-bench-")
     return args, lake, str(Path(sys.executable).parent / "dtsen")
