@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dtsen_orchestration import CYCLE_STAGES, DEFAULT_ARGS, PERIOD, SCHEDULES, DtsenJob, cycle_id, sources  # noqa: E402
 
 JOBS = {"profile": "profiles"}             # stage -> jobs/<name>.py where they differ
+EXTRA = {"publish": ["--allocated"]}       # publish the allocate task's tables, do not allocate twice
 CYCLE = "{{ params.cycle or dtsen_cycle(data_interval_start) }}"
 
 with DAG(
@@ -44,7 +45,7 @@ with DAG(
     ingest = [DtsenJob(task_id=f"ingest_{s}", stage="ingest", args=["--cycle", CYCLE, "--source", s])
               for s in sources()]
     gate = DtsenJob(task_id="quality_gate", stage="quality_gate", args=["--cycle", CYCLE])
-    chain = [DtsenJob(task_id=stage, stage=stage, job=JOBS.get(stage), args=["--cycle", CYCLE])
+    chain = [DtsenJob(task_id=stage, stage=stage, job=JOBS.get(stage), args=["--cycle", CYCLE, *EXTRA.get(stage, [])])
              for stage in ("resolve", "profile", "score", "allocate", "publish", "summary")]
     ingest >> gate >> chain[0]
     for upstream, downstream in zip(chain, chain[1:]):

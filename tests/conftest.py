@@ -90,3 +90,30 @@ def scored(profiled, spark, conf):
     out = {"train": train(spark, conf), "promote": promote(spark, conf)}
     out.update({c: score(spark, conf, cycle=c) for c in profiled})
     return out
+
+
+@pytest.fixture(scope="session")
+def allocated(scored, spark, conf):
+    """Both cycles allocated (eligibility, quotas, recipients, status) from the real scores."""
+    from dtsen.allocate.job import allocate
+
+    return {c: allocate(spark, conf, cycle=c) for c in ("2026H1", "2026H2")}
+
+
+@pytest.fixture(scope="session")
+def published(allocated, spark, conf, cat):
+    """H1 published twice (file hashes after each run), then H2 (diff against H1)."""
+    import hashlib
+
+    from dtsen.allocate.publish import publish
+
+    def hashes(cycle):
+        root = cat.publish_dir(cycle)
+        return {os.path.relpath(os.path.join(d, f), root): hashlib.sha256(open(os.path.join(d, f), "rb").read())
+                .hexdigest() for d, _, files in os.walk(root) for f in files}
+    first = publish(spark, conf, cycle="2026H1")
+    h1 = hashes("2026H1")
+    again = publish(spark, conf, cycle="2026H1")
+    h1_again = hashes("2026H1")
+    second = publish(spark, conf, cycle="2026H2")
+    return {"first": first, "again": again, "h2": second, "hashes": (h1, h1_again)}

@@ -13,7 +13,7 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs(path, scored, lake_root, tmp_path, monkeypatch):
+def test_notebook_runs(path, published, lake_root, tmp_path, monkeypatch):
     # the kernel inherits the suite's environment: DTSEN_LAKE, DTSEN_ENV=test, the test key
     monkeypatch.setenv("DTSEN_NOTEBOOK_CYCLE", "2026H1")
     assert os.environ["DTSEN_LAKE"] == lake_root

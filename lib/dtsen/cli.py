@@ -186,9 +186,11 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     from dtsen.allocate.publish import publish
 
     conf = load_config(args.env)
-    run = publish if args.command == "publish" else allocate
     try:
-        s = run(_spark(conf, args.command), conf, cycle=args.cycle)
+        if args.command == "publish":
+            s = publish(_spark(conf, args.command), conf, cycle=args.cycle, reuse_allocation=args.allocated)
+        else:
+            s = allocate(_spark(conf, args.command), conf, cycle=args.cycle)
     except ReconciliationError as exc:
         print(f"dtsen {args.command}: {exc}", file=sys.stderr)
         return 3
@@ -301,6 +303,10 @@ def build_parser() -> argparse.ArgumentParser:
         a = sub.add_parser(name, help=what)
         a.add_argument("--cycle", required=True)
         a.add_argument("--json", action="store_true")
+        if name == "publish":
+            a.add_argument("--allocated", action="store_true",
+                           help="publish the allocation `dtsen allocate` already wrote for the cycle instead of "
+                                "allocating again (stops if it is missing or made with other programs)")
         a.set_defaults(func=cmd_allocate)
 
     sim = sub.add_parser("simulate", help="what-if for one program (decile range, quota, budget); writes nothing")

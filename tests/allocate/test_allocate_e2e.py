@@ -12,33 +12,14 @@ import pytest
 from pyspark.sql import functions as F
 
 from dtsen.allocate import job
-from dtsen.allocate.job import Allocation, ReconciliationError, allocate, reconcile
+from dtsen.allocate.job import Allocation, ReconciliationError, reconcile
 from dtsen.allocate.programs import load_programs
 from dtsen.allocate.publish import publish
 from dtsen.allocate.simulate import simulate
 from dtsen.cli import main
+from dtsen.config import ConfigError
 
 H1, H2 = "2026H1", "2026H2"
-
-
-@pytest.fixture(scope="module")
-def allocated(scored, spark, conf):
-    return {c: allocate(spark, conf, cycle=c) for c in (H1, H2)}
-
-
-@pytest.fixture(scope="module")
-def published(allocated, spark, conf, cat):
-    """H1 published twice (file hashes after each run), then H2 (diff against H1)."""
-    def hashes(cycle):
-        root = cat.publish_dir(cycle)
-        return {os.path.relpath(os.path.join(d, f), root): hashlib.sha256(open(os.path.join(d, f), "rb").read())
-                .hexdigest() for d, _, files in os.walk(root) for f in files}
-    first = publish(spark, conf, cycle=H1)
-    h1 = hashes(H1)
-    again = publish(spark, conf, cycle=H1)
-    h1_again = hashes(H1)
-    second = publish(spark, conf, cycle=H2)
-    return {"first": first, "again": again, "h2": second, "hashes": (h1, h1_again)}
 
 
 def test_every_family_has_exactly_one_status(allocated, spark, cat):
@@ -170,6 +151,21 @@ def test_publish_files_hold_only_disbursement_fields_and_manifests_match(publish
 def test_rerun_is_byte_identical(published):
     first, again = published["hashes"]
     assert len(first) > 20 and first == again
+
+
+def test_publish_of_the_allocated_tables_gives_the_same_files_and_refuses_a_stale_allocation(
+        published, spark, conf, cat):
+    """The DAG's publish task takes the allocate task's tables (--allocated) instead of allocating
+    again: the same files byte for byte; an allocation made under another programs version stops it."""
+    again = publish(spark, conf, cycle=H1, reuse_allocation=True)
+    assert again["programs"] == published["first"]["programs"] and again["status"] == published["first"]["status"]
+    root = cat.publish_dir(H1)
+    got = {os.path.relpath(os.path.join(d, f), root): hashlib.sha256(open(os.path.join(d, f), "rb").read())
+           .hexdigest() for d, _, files in os.walk(root) for f in files}
+    assert got == published["hashes"][0]
+    newer = conf.with_overrides({"programs": {"version": "2099.9"}})
+    with pytest.raises(ConfigError, match="made with programs 2026.1, conf now has 2099.9"):
+        publish(spark, newer, cycle=H1, reuse_allocation=True)
 
 
 def test_cycle_diff_new_continuing_exited_with_reasons(published, spark, cat):

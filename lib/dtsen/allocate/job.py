@@ -120,6 +120,33 @@ def reconcile(a: Allocation, families: int, programs: ProgramSet) -> dict[str, d
     return out
 
 
+def _summary(cycle: str, programs: ProgramSet, families: int, counts: dict, status: DataFrame,
+             started: float) -> dict:
+    by_status = {r["status"]: int(r["count"]) for r in status.groupBy("status").count().collect()}
+    return {"cycle": cycle, "config_version": programs.version, "families": families, "programs": counts,
+            "status": dict(sorted(by_status.items())), "wall_seconds": round(time.time() - started, 1)}
+
+
+def allocated(spark: SparkSession, conf: Config, *, cycle: str) -> dict:
+    """The summary of the allocation already in the lake for the cycle (what `allocate` wrote),
+    reconciled again; stops when it is missing or was made with another version of the programs."""
+    started = time.time()
+    programs = load_programs(conf, cycle)
+    cat = Catalog(conf)
+    hint = "dtsen allocate"
+    elig = _need(spark, cat, "eligibility", cycle, hint)
+    versions = sorted(r["config_version"] for r in elig.select("config_version").distinct().collect())
+    if versions != [programs.version]:
+        raise ConfigError(f"the allocation of {cycle} in the lake was made with programs {', '.join(versions)}, "
+                          f"conf now has {programs.version}: run `dtsen allocate --cycle {cycle}` (or publish "
+                          "without --allocated) first")
+    status = _need(spark, cat, "family_status", cycle, hint)
+    a = Allocation(elig, _need(spark, cat, "quotas", cycle, hint), _need(spark, cat, "recipients", cycle, hint),
+                   status.where(F.col("family_id").isNotNull()))
+    families = a.status.count()
+    return _summary(cycle, programs, families, reconcile(a, families, programs), status, started)
+
+
 def allocate(spark: SparkSession, conf: Config, *, cycle: str) -> dict:
     started = time.time()
     parse_cycle(cycle)
@@ -136,10 +163,7 @@ def allocate(spark: SparkSession, conf: Config, *, cycle: str) -> dict:
     cat.write(a.quotas, "quotas", cycle=cycle)
     cat.write(a.recipients, "recipients", cycle=cycle)
     cat.write(status, "family_status", cycle=cycle)
-    by_status = {r["status"]: int(r["count"]) for r in cat.read(spark, "family_status", cycle)
-                 .groupBy("status").count().collect()}
-    summary = {"cycle": cycle, "config_version": programs.version, "families": families, "programs": counts,
-               "status": dict(sorted(by_status.items())), "wall_seconds": round(time.time() - started, 1)}
+    summary = _summary(cycle, programs, families, counts, cat.read(spark, "family_status", cycle), started)
     log.info("allocated %s (programs %s): %s families; %s", cycle, programs.version, families,
              ", ".join(f"{p} {c['recipients']} recipients / {c['waitlisted']} waitlisted" for p, c in counts.items()))
     return summary

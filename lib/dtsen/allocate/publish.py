@@ -30,7 +30,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 import dtsen
-from dtsen.allocate.job import allocate
+from dtsen.allocate.job import allocate, allocated
 from dtsen.allocate.programs import load_programs
 from dtsen.allocate.select import RECIPIENT
 from dtsen.catalog import Catalog
@@ -134,11 +134,13 @@ def previous_cycle(spark: SparkSession, cat: Catalog, cycle: str) -> str | None:
     return earlier[-1] if earlier else None
 
 
-def publish(spark: SparkSession, conf: Config, *, cycle: str) -> dict:
+def publish(spark: SparkSession, conf: Config, *, cycle: str, reuse_allocation: bool = False) -> dict:
+    """Allocate the cycle (or, with reuse_allocation, take the allocation already in the lake, as the
+    DAG's allocate task wrote it), then write the files, manifests, index and the cycle diff."""
     started = time.time()
     programs = load_programs(conf, cycle)
     cat = Catalog(conf)
-    summary = allocate(spark, conf, cycle=cycle)
+    summary = (allocated if reuse_allocation else allocate)(spark, conf, cycle=cycle)
     scores = cat.read(spark, "family_scores", cycle)
     models = sorted({f"{r['model_name']}:{r['model_version']}" for r in
                      scores.select("model_name", "model_version").distinct().collect()})
