@@ -153,6 +153,7 @@ def allocate(spark: SparkSession, conf: Config, *, cycle: str) -> dict:
     programs = load_programs(conf, cycle)            # configuration first: a bad catalog stops before work
     cat = Catalog(conf)
     a = compute(spark, conf, cat, programs, cycle)
+    a.status = a.status.localCheckpoint()            # counted, reconciled and written: compute it once
     families = a.status.count()
     counts = reconcile(a, families, programs)
     residents = cat.read(spark, "residents", cycle).select("nik_token")

@@ -147,7 +147,7 @@ def publish(spark: SparkSession, conf: Config, *, cycle: str, reuse_allocation: 
     kk = (cat.read(spark, "residents", cycle).where(F.col("family_id").isNotNull())
           .groupBy("family_id").agg(F.min("kk_token").alias("kk_token")))
     chosen = (cat.read(spark, "recipients", cycle).where(F.col("outcome") == RECIPIENT)
-              .join(kk, "family_id", "left").select(*FILE_COLUMNS))
+              .join(kk, "family_id", "left").select(*FILE_COLUMNS).localCheckpoint())   # once, not per program
     root = cat.publish_dir(cycle)
     shutil.rmtree(root, ignore_errors=True)
     base = {"cycle": cycle, "config_version": programs.version, "code_version": code_version(),
