@@ -68,8 +68,8 @@ def main() -> int:
                    cycle_seconds - sum(stages[r]["wall_seconds"] for r in RETRAIN), 1),
                "peak_memory_gib": max(v["peak_memory_gib"] for v in stages.values()),
                "machine": f"{os.cpu_count()} cores, local[2]"}
-    score = score_figures(args, {**stages["train"]}, out["train"], {**stages["promote"]}, out["promote"],
-                          {**stages["score"]}, out["score"])
+    score = score_figures(args, stages["train"], out["train"], stages["promote"], out["promote"],
+                          stages["score"], out["score"])
     allocate = allocate_figures(args, stages["publish"], out["publish"])
     for name, fig in (("cycle", figures), ("score", score), ("allocate", allocate)):
         print(f"wrote {save(f'{name}_{args.residents}', fig)}")

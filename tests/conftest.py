@@ -116,4 +116,4 @@ def published(allocated, spark, conf, cat):
     again = publish(spark, conf, cycle="2026H1")
     h1_again = hashes("2026H1")
     second = publish(spark, conf, cycle="2026H2")
-    return {"first": first, "again": again, "h2": second, "hashes": (h1, h1_again)}
+    return {"first": first, "again": again, "h2": second, "hashes": (h1, h1_again), "hashes_of": hashes}
