@@ -174,6 +174,32 @@ DETECTABLE = {"broken_encoding", "wrong_column_count", "broken_json", "nik_missi
               "impossible_date"}
 
 
+def test_second_registration_repeats_the_persons_own_facts(generated, spark, cat):
+    """A second NIK changes where a person is registered, not where they were born or how far they went
+    in school: the duplicate row repeats the primary's birth place and education (read from the files)."""
+    files = cat.read(spark, "truth_files", "2026H1").where("source = 'dukcapil' AND file_error IS NULL").toPandas()
+    spec = FEEDS["dukcapil"]
+    rows = {}
+    for name in files["file_name"]:
+        header, lines = _read_text_rows(os.path.join(cat.landing_dir("2026H1", "dukcapil"), name), spec)
+        for line in lines:
+            try:
+                fields = next(csv.reader(io.StringIO(line.decode("utf-8")), delimiter=spec.sep))
+            except (UnicodeDecodeError, StopIteration):
+                continue
+            if len(fields) == len(header):
+                rows[fields[0]] = dict(zip(header, fields))
+    rec = cat.read(spark, "truth_records", "2026H1").where("source = 'dukcapil'").toPandas()
+    primary_nik = _persons(spark, cat, "2026H1").set_index("person_key")["nik"]
+    pairs = [(rows[d.record_id], rows[primary_nik[d.person_key]])
+             for d in rec[rec["registration"] == "duplicate"].itertuples()
+             if d.record_id in rows and primary_nik.get(d.person_key) in rows]
+    assert len(pairs) >= 20
+    assert all(dup["TMPT_LHR"] == first["TMPT_LHR"] and dup["PDDK_AKH"] == first["PDDK_AKH"] for dup, first in pairs)
+    # ...while the registration itself moved: another NIK district for most of them
+    assert sum(dup["NIK"][:6] != first["NIK"][:6] for dup, first in pairs) > len(pairs) / 2
+
+
 def test_ground_truth_describes_every_delivered_row(generated, spark, cat):
     """Every damaged row found in the files is in the truth with that kind, and vice versa."""
     files = cat.read(spark, "truth_files", "2026H1").toPandas()

@@ -193,7 +193,9 @@ def build_records(seed: int, cycle_index: int, ref_date, f: pd.DataFrame, p: pd.
         d = pd.DataFrame({
             "NIK": alive_regs["nik"].to_numpy(), "NO_KK": fw.loc[kk_fam, "kk"].to_numpy(),
             "NAMA_LGKP": alive_regs["name"].to_numpy(),
-            "TMPT_LHR": ref.city_of_district(alive_regs["nik_district"].to_numpy()),
+            # the place of birth is the person's, not the new registration's: a second NIK does not
+            # move where someone was born
+            "TMPT_LHR": ref.city_of_district(pr["nik_district"].to_numpy()),
             "TGL_LHR": pd.DatetimeIndex(alive_regs["birth_date"]).strftime(fmt["dukcapil"]),
             "JENIS_KLMIN": np.where(alive_regs["female"], "PEREMPUAN", "LAKI-LAKI"),
             "STATUS_KAWIN": np.where(pr["married"], "KAWIN", "BELUM KAWIN"),
