@@ -22,7 +22,8 @@ _RUNS = itertools.count()
 
 # Every comparison column the model reads; blocking columns are added as _b<i>.
 FIELDS = ["record_key", "nik_token", "kk_token", "name", "name_key_token", "name_phonetic_token", "first_key",
-          "birth_date", "birth_year", "sex", "birth_place", "village", "district", "regency", "province"]
+          "birth_date", "birth_year", "sex", "birth_place", "education", "marital_status", "village", "district",
+          "regency", "province"]
 
 
 def _swapped(col: str) -> str:
@@ -39,19 +40,17 @@ def comparisons(dedupe: bool) -> list:
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 
-    name = cl.CustomComparison(
-        output_column_name="name",
-        comparison_levels=[
-            cll.NullLevel("name"),
-            cll.ExactMatchLevel("name_key_token").configure(tf_adjustment_column="name_key_token",
-                                                            tf_adjustment_weight=1.0),
-            cll.JaroWinklerLevel("name", 0.95),
-            cll.ExactMatchLevel("name_phonetic_token"),
-            cll.JaroWinklerLevel("name", 0.88),
-            cll.JaroWinklerLevel("name", 0.75),
-            cll.ElseLevel(),
-        ],
-    )
+    def common_counts_less(column: str, key: str, closer: list):
+        """NULL, then `key` agreeing with a term-frequency adjustment, then the `closer` levels, else."""
+        return cl.CustomComparison(
+            output_column_name=column,
+            comparison_levels=[cll.NullLevel(column),
+                               cll.ExactMatchLevel(key).configure(tf_adjustment_column=key, tf_adjustment_weight=1.0),
+                               *closer, cll.ElseLevel()])
+
+    name = common_counts_less("name", "name_key_token", [
+        cll.JaroWinklerLevel("name", 0.95), cll.ExactMatchLevel("name_phonetic_token"),
+        cll.JaroWinklerLevel("name", 0.88), cll.JaroWinklerLevel("name", 0.75)])
     birth = cl.CustomComparison(
         output_column_name="birth_date",
         comparison_levels=[
@@ -74,7 +73,12 @@ def comparisons(dedupe: bool) -> list:
     place = cl.CustomComparison(output_column_name="family_region", comparison_levels=place_levels)
     out = [name, birth, cl.ExactMatch("sex"), place]
     if dedupe:
-        out.append(cl.JaroWinklerAtThresholds("birth_place", [0.9]))
+        # Registry-only evidence. At national scale the prior that two records are one person is ~1e-8,
+        # and name + birth date + region leave a common name short of certainty; the place of birth (a
+        # big city agreeing counts for less than a small one), education and marital status are what
+        # tell a second registration from a namesake born the same day.
+        out += [common_counts_less("birth_place", "birth_place", [cll.JaroWinklerLevel("birth_place", 0.9)]),
+                cl.ExactMatch("education"), cl.ExactMatch("marital_status")]
     else:
         out.append(cl.ExactMatch("nik_token"))
     return out
@@ -127,10 +131,15 @@ class Matcher:
         self.spark, self.dedupe = spark, dedupe
         p = conf.section("resolve.probabilistic")
         self.seed = int(conf.get("resolve.seed"))
-        unknown = {c for rule in p["blocking_rules"] + p["em_blocking_rules"] + [p["prior_rule"]]
+        em = p.get("em_blocking_rules")
+        if not isinstance(em, dict) or not all(isinstance(em.get(k), list) and em[k] for k in ("dedupe", "link")):
+            raise ConfigError("resolve.probabilistic.em_blocking_rules must give a list of rules for `dedupe` "
+                              "(the civil registry) and one for `link` (agency records)")
+        unknown = {c for rule in p["blocking_rules"] + em["dedupe"] + em["link"] + [p["prior_rule"]]
                    for c in rule} - set(FIELDS)
         if unknown:
             raise ConfigError(f"resolve.probabilistic names unknown columns {sorted(unknown)}; known: {FIELDS}")
+        self.em_rules = em["dedupe" if dedupe else "link"]
         rules = [r for r in p["blocking_rules"] if dedupe or "kk_token" not in r]
         self.blocking = Blocking(rules, int(p["max_block_size"]))
         self.params = p
@@ -168,7 +177,7 @@ class Matcher:
         linker.training.estimate_probability_two_random_records_match(
             [block_on(*p["prior_rule"])], recall=float(p["prior_recall"]))
         linker.training.estimate_u_using_random_sampling(max_pairs=float(p["u_max_pairs"]), seed=self.seed)
-        for rule in p["em_blocking_rules"]:
+        for rule in self.em_rules:
             linker.training.estimate_parameters_using_expectation_maximisation(
                 block_on(*rule), max_pairs=float(p["em_max_pairs"]))
         self.linker = linker

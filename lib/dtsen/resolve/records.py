@@ -5,7 +5,9 @@ here and never leave this job in clear (the outputs carry tokens and ids). Colum
 
 record_key, source, nik_token, kk_token, name (without titles), name_key_token, name_phonetic_token,
 first_key (first word of the name key, for term-frequency adjustment: MUHAMMAD, SITI, NUR ...),
-birth_date ('yyyy-MM-dd'), birth_year, sex, birth_place, village, district, regency, province.
+birth_date ('yyyy-MM-dd'), birth_year, sex, birth_place, education, marital_status, village, district, regency,
+province. Education and marital status are the civil registry's own (NULL for agency records): two
+registrations of one person repeat them, two namesakes born the same day mostly do not.
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from dtsen.config import Config, ConfigError
 from dtsen.privacy import Keys
 
 COLUMNS = ["record_key", "source", "nik_token", "kk_token", "name", "name_key_token", "name_phonetic_token",
-           "first_key", "birth_date", "birth_year", "sex", "birth_place", "village", "district", "regency", "province"]
+           "first_key", "birth_date", "birth_year", "sex", "birth_place", "education", "marital_status", "village",
+           "district", "regency", "province"]
 _REGION_DIGITS = {"village_code": 10, "district_code": 6, "regency_code": 4}
 
 
@@ -56,7 +59,8 @@ def linkage_records(spark: SparkSession, cat: Catalog, keys: Keys, cycle: str, t
         S.strip_titles(name).alias("name"), _or_null(df, "name_key_token"), _or_null(df, "name_phonetic_token"),
         F.when(key.isNotNull(), F.split(key, " ")[0]).alias("first_key"),
         df["_pii"]["birth_date"].alias("birth_date"), _or_null(df, "birth_year", "int"),
-        _or_null(df, "sex"), df["_pii"]["birth_place"].alias("birth_place"), *_regions(df, region))
+        _or_null(df, "sex"), df["_pii"]["birth_place"].alias("birth_place"), _or_null(df, "education"),
+        _or_null(df, "marital_status"), *_regions(df, region))
 
 
 def persons(spark: SparkSession, cat: Catalog, keys: Keys, cycle: str) -> DataFrame:
