@@ -3,6 +3,7 @@ MLflow, the gate, batch scoring in Spark with person-weighted deciles and reason
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -120,17 +121,24 @@ def test_reasons_are_stored_in_both_languages_and_tell_the_truth(scored, spark, 
     assert scored[H1]["families_without_reasons"] < 0.05 * scored[H1]["families"]
     assert s.where(F.size("reasons_id") != F.size("reasons_en")).count() == 0
     assert s.where(F.size("reasons_id") > 3).count() == 0
-    # a reason that names an amount names the family's own: its PLN connection, taxable income, cars
+    # a reason that names an amount names the family's own (PLN connection and use, taxable income and
+    # tax, cars, motorcycles, members, children, elderly, formal workers): whichever of them the
+    # champion finds worth telling, every one is checked against the family's profile
+    amounts = (("daya listrik ", " VA", "pln_capacity_va"), ("pemakaian listrik ", " kWh/bulan", "pln_kwh_month"),
+               ("penghasilan kena pajak Rp ", " per tahun", "taxable_income_year"),
+               ("pajak penghasilan Rp ", " per tahun", "tax_due_year"), ("memiliki ", " mobil", "cars"),
+               ("memiliki ", " sepeda motor", "motorcycles"), ("", " anggota keluarga", "members"),
+               ("", " anak balita (0-6 tahun)", "children_0_6"), ("", " lansia (60+)", "elderly_60_plus"),
+               ("", " anggota bekerja formal", "formal_workers"))
     told = (s.select("family_id", F.explode("reasons_id").alias("r"))
             .join(cat.read(spark, "family_profiles", H1), "family_id")
-            .select("r", "pln_capacity_va", "taxable_income_year", "cars").collect())
+            .select("r", *sorted({c for _, _, c in amounts})).collect())
     checked = 0
     for row in told:
-        for prefix, suffix, value in (("daya listrik ", " VA", row["pln_capacity_va"]),
-                                      ("penghasilan kena pajak Rp ", " per tahun", row["taxable_income_year"]),
-                                      ("memiliki ", " mobil", row["cars"])):
-            if row["r"].startswith(prefix) and row["r"].endswith(suffix):
-                assert row["r"] == f"{prefix}{number(float(value), 'id')}{suffix}"
+        for prefix, suffix, column in amounts:
+            r = row["r"]
+            if r.startswith(prefix) and r.endswith(suffix) and re.fullmatch(r"[\d.,]+", r[len(prefix):-len(suffix)]):
+                assert r == f"{prefix}{number(float(row[column]), 'id')}{suffix}"
                 checked += 1
     assert checked >= 10, f"only {checked} reasons name an amount"
 
