@@ -1,10 +1,13 @@
-"""Linkage evaluation and the exact pass's agreement test on hand-built records with known answers."""
+"""Linkage evaluation, the exact pass's agreement test, the any-order birth date key and the family-head
+link on hand-built records with known answers."""
 from __future__ import annotations
 
 import pytest
+from pyspark.sql import functions as F
 
 from dtsen.resolve.evaluate import score
-from dtsen.resolve.job import _agree
+from dtsen.resolve.job import _agree, family_head_links
+from dtsen.resolve.records import any_order
 
 TRUTH = "source string, record_key string, person_key string, registration string, error_kinds array<string>"
 LINKS = "source string, record_key string, resident_id string, method string"
@@ -74,3 +77,38 @@ def test_exact_pass_agreement_and_conflicts(spark, left, right, same):
     rows = spark.createDataFrame([("l", *left), ("r", *right)], COLS)
     pair = rows.where("record_key = 'l'").alias("l").crossJoin(rows.where("record_key = 'r'").alias("r"))
     assert pair.select(_agree("l", "r", 0.85).alias("a")).first()["a"] is same
+
+
+def test_birth_date_in_any_order_meets_its_swapped_twin(spark):
+    rows = spark.createDataFrame([("1986-09-07",), ("1986-07-09",), ("1986-09-17",), ("1987-07-09",), (None,)],
+                                 "birth_date string")
+    got = [r["k"] for r in rows.select(any_order(F.col("birth_date")).alias("k")).collect()]
+    assert got == ["1986-07-09", "1986-07-09", "1986-09-17", "1987-07-09", None]
+
+
+HEADS = "kk_token string, resident_id string, name string, name_key_token string, name_phonetic_token string, " \
+        "birth_date string, sex string"
+AGENCY = "record_key string, source string, family_head boolean, kk_token string, name string, " \
+         "name_key_token string, name_phonetic_token string, birth_date string, sex string"
+
+
+def test_a_family_heads_record_without_a_nik_link_goes_to_the_one_head_of_its_kk(spark):
+    heads = spark.createDataFrame([
+        ("kk1", "R1", "SUPARMAN", "SUPARMAN", "SPRMN", "1970-01-02", "L"),
+        ("kk2", "R2", "DEWI LESTARI", "DEWI LESTARI", "DWLSTR", "1980-05-05", "P"),
+        ("kk2", "R3", "AGUS SALIM", "AGUS SALIM", "AGSSLM", "1979-03-03", "L"),   # two heads: ambiguous
+        ("kk3", "R4", "SITI AMINAH", "SITI AMINAH", "STAMN", "1965-04-04", "P"),
+        ("kk3", "R4", "SITI AMINA", "SITI AMINA", "STAMN", "1965-04-04", "P"),    # one resident, twice
+    ], HEADS)
+    records = spark.createDataFrame([
+        ("c1", "susenas", True, "kk1", None, None, None, None, None),                 # no name: the KK says
+        ("c2", "susenas", True, "kk2", None, None, None, None, None),                 # two heads: not linked
+        ("s1", "regsosek", True, "kk3", "SITI AMINAH", "SITI AMINAH", "STAMN", None, None),
+        ("s2", "regsosek", True, "kk1", "BUDI SANTOSO", "BUDI SANTOSO", "BTSNT", None, None),  # not the head
+        ("v1", "samsat", False, "kk1", "SUPARMAN", "SUPARMAN", "SPRMN", None, None),  # not a head's record
+        ("c3", "susenas", True, None, None, None, None, None, None),                  # no KK
+        ("c4", "susenas", True, "kk9", None, None, None, None, None),                 # KK not in the registry
+    ], AGENCY)
+    links = {r["record_key"]: (r["resident_id"], r["method"], r["match_probability"])
+             for r in family_head_links(records, heads, 0.85).collect()}
+    assert links == {"c1": ("R1", "family_head", 1.0), "s1": ("R4", "family_head", 1.0)}

@@ -1,11 +1,12 @@
 """The linkage model's configuration: each model trains on its own EM blocks, and a conf that does not
-say which blocks belong to which model stops with a message naming the key (no Spark needed)."""
+say which blocks belong to which model stops with a message naming the key; EM's estimate for a
+day/month swap is kept above its floor (no Spark needed)."""
 from __future__ import annotations
 
 import pytest
 
 from dtsen.config import ConfigError
-from dtsen.resolve.matcher import Matcher
+from dtsen.resolve.matcher import SWAPPED, Matcher, floor_swapped_m
 
 
 def test_registry_and_agency_models_train_on_their_own_blocks(conf):
@@ -28,4 +29,28 @@ def test_an_unknown_column_in_an_em_block_is_named(conf):
     em = {"dedupe": [["name_key_token", "mother_name"]], "link": [["birth_date", "regency"]]}
     broken = conf.with_overrides({"resolve": {"probabilistic": {"em_blocking_rules": em}}})
     with pytest.raises(ConfigError, match="mother_name"):
+        Matcher(None, broken, dedupe=True)
+
+
+def _model(m):
+    level = {"label_for_charts": SWAPPED, "u_probability": 1e-5}
+    if m is not None:
+        level["m_probability"] = m
+    return {"comparisons": [{"output_column_name": "birth_date", "comparison_levels": [
+        {"label_for_charts": "Exact match on birth_date", "m_probability": 0.002}, level]}]}
+
+
+@pytest.mark.parametrize("estimated, after, changed", [(0.0004, 0.01, True), (None, 0.01, True), (0.05, 0.05, False)])
+def test_day_month_swapped_keeps_ems_estimate_above_the_floor(estimated, after, changed):
+    model = _model(estimated)
+    assert floor_swapped_m(model, 0.01) is changed
+    levels = model["comparisons"][0]["comparison_levels"]
+    assert levels[1]["m_probability"] == after
+    assert levels[0]["m_probability"] == 0.002          # other levels are left as trained
+
+
+@pytest.mark.parametrize("bad", [None, 0, 1.5, "often"])
+def test_a_missing_or_impossible_swapped_floor_stops_the_run(conf, bad):
+    broken = conf.with_overrides({"resolve": {"probabilistic": {"min_m_day_month_swapped": bad}}})
+    with pytest.raises(ConfigError, match="min_m_day_month_swapped"):
         Matcher(None, broken, dedupe=True)

@@ -7,9 +7,11 @@
    clerical review.
 3. Stable ids (`ids.assign`): clusters keep the ids their records carried last cycle; merges and
    splits are recorded.
-4. Agency records: an exact NIK-token match with agreeing name and birth date links directly; the
-   rest are scored against all residents' registry records and linked one-to-one (each record to at
-   most one resident: the best, when clear of the runner-up); uncertain ones go to review.
+4. Agency records: an exact NIK-token match with agreeing name and birth date links directly; a
+   record that stands for a family's head (survey, consumption) and did not link by NIK links to the
+   one head of its KK when the names agree (or it has none); the rest are scored against all
+   residents' registry records and linked one-to-one (each record to at most one resident: the best,
+   when clear of the runner-up); uncertain ones go to review.
 5. Outputs: link table, golden residents (survivorship below), duplicate report, id history, review.
 
 Survivorship for the golden resident (one row per resident_id):
@@ -126,9 +128,27 @@ def dedupe_registry(spark: SparkSession, conf: Config, persons: DataFrame, cycle
             "compared_pairs": matcher.compared_pairs, "_persisted": [same, pairs]}
 
 
+def family_head_links(records: DataFrame, heads: DataFrame, min_similarity: float) -> DataFrame:
+    """Links (record_key, source, resident_id, method, match_probability) of the `family_head`
+    records to the head of the family their KK names: only where the KK has one head resident and the
+    names, birth dates and sex agree as in the exact pass (a side without them agrees). heads:
+    kk_token, resident_id and the comparison columns of the registry's head records."""
+    cols = ["name", "name_key_token", "name_phonetic_token", "birth_date", "sex"]
+    single = heads.groupBy("kk_token").agg(F.countDistinct("resident_id").alias("_n")).where(F.col("_n") == 1)
+    return (records.where(F.col("family_head") & F.col("kk_token").isNotNull())
+            .select("record_key", "source", "kk_token", *cols).alias("l")
+            .join(heads.join(single.select("kk_token"), "kk_token").select("kk_token", "resident_id", *cols)
+                  .alias("r"), F.col("l.kk_token") == F.col("r.kk_token"))
+            .where(_agree("l", "r", min_similarity))
+            .select(F.col("l.record_key").alias("record_key"), F.col("l.source").alias("source"), "resident_id",
+                    F.lit("family_head").alias("method"), F.lit(1.0).alias("match_probability"))
+            .dropDuplicates(["record_key"]))
+
+
 def link_agencies(spark: SparkSession, conf: Config, persons: DataFrame, agencies: DataFrame,
-                  resident_of: DataFrame, cycle: str) -> dict:
-    """Step 4. resident_of: (record_key, resident_id) of registry records."""
+                  resident_of: DataFrame, heads: DataFrame, cycle: str) -> dict:
+    """Step 4. resident_of: (record_key, resident_id) of registry records; heads: the registry's
+    family heads for `family_head_links`."""
     thr = conf.section("resolve.thresholds")
     min_sim = float(conf.get("resolve.exact.min_name_similarity"))
     cols = ["record_key", "nik_token", "name", "name_key_token", "name_phonetic_token", "birth_date", "sex"]
@@ -142,7 +162,9 @@ def link_agencies(spark: SparkSession, conf: Config, persons: DataFrame, agencie
     one = cand.groupBy("record_key").agg(F.countDistinct("resident_id").alias("n")).where(F.col("n") == 1)
     exact = cand.join(one.select("record_key"), "record_key").withColumn("method", F.lit("exact")) \
         .withColumn("match_probability", F.lit(1.0)).persist()
-    rest = agencies.join(exact.select("record_key"), "record_key", "left_anti").localCheckpoint()
+    rest = agencies.join(exact.select("record_key"), "record_key", "left_anti")
+    by_kk = family_head_links(rest, heads, min_sim).persist()
+    rest = rest.join(by_kk.select("record_key"), "record_key", "left_anti").localCheckpoint()
     matcher = Matcher(spark, conf, dedupe=False)
     model = matcher.fit(persons, rest)
     pairs = matcher.predict(float(thr["agency_review"]))
@@ -158,10 +180,10 @@ def link_agencies(spark: SparkSession, conf: Config, persons: DataFrame, agencie
     review = ranked.join(linked.select("record_key"), "record_key", "left_anti").select(
         F.lit(cycle).alias("cycle"), F.lit("agency_link").alias("kind"), "source",
         F.col("resident_id").alias("record_key_l"), F.col("record_key").alias("record_key_r"), "match_probability")
-    links = exact.unionByName(linked.select("record_key", "source", "resident_id",
-                                            F.lit("probabilistic").alias("method"), "match_probability"))
+    links = exact.unionByName(by_kk).unionByName(linked.select(
+        "record_key", "source", "resident_id", F.lit("probabilistic").alias("method"), "match_probability"))
     return {"links": links, "review": review, "model": model, "compared_pairs": matcher.compared_pairs,
-            "_persisted": [exact, ranked], "_matcher": matcher}
+            "_persisted": [exact, by_kk, ranked], "_matcher": matcher}
 
 
 def golden(registry: DataFrame, persons_silver: DataFrame, links: DataFrame, cycle: str) -> DataFrame:
@@ -209,13 +231,15 @@ def resolve(spark: SparkSession, conf: Config, *, cycle: str) -> dict:
 
     t = time.time()
     resident_of = members.select("record_key", "resident_id")
-    ag = link_agencies(spark, conf, persons, agencies, resident_of, cycle)
+    silver = cat.read(spark, "silver_person", cycle)
+    heads = (persons.join(silver.where(F.col("relationship") == "head").select("record_key"), "record_key")
+             .join(resident_of, "record_key"))
+    ag = link_agencies(spark, conf, persons, agencies, resident_of, heads, cycle)
     agency_links = ag["links"].persist()
     agency_links.count()
     timings["link"] = round(time.time() - t, 1)
 
     t = time.time()
-    silver = cat.read(spark, "silver_person", cycle)
     fam = silver.select("record_key", ids.family_id(F.col("kk_token")).alias("family_id"))
     registry_links = members.join(fam, "record_key").select(
         F.lit(cycle).alias("cycle"), F.lit("dukcapil").alias("source"), "record_key", "resident_id", "family_id",

@@ -22,8 +22,8 @@ _RUNS = itertools.count()
 
 # Every comparison column the model reads; blocking columns are added as _b<i>.
 FIELDS = ["record_key", "nik_token", "kk_token", "name", "name_key_token", "name_phonetic_token", "first_key",
-          "birth_date", "birth_year", "sex", "birth_place", "education", "marital_status", "village", "district",
-          "regency", "province"]
+          "birth_date", "birth_date_any_order", "birth_year", "sex", "birth_place", "education", "marital_status",
+          "village", "district", "regency", "province"]
 
 
 def _swapped(col: str) -> str:
@@ -32,11 +32,17 @@ def _swapped(col: str) -> str:
             f"AND substr({col}_l, 9, 2) = substr({col}_r, 6, 2)")
 
 
-def comparisons(dedupe: bool) -> list:
+SWAPPED = "day and month swapped"
+
+
+def comparisons(dedupe: bool, swapped_m: float = 0.01) -> list:
     """Fellegi-Sunter comparisons. Names: exact key (old spelling and Muhammad variants folded, titles
     stripped) with a term-frequency adjustment, so a common full name ('MUHAMMAD RIZKI') agreeing counts
-    for less than a rare one; then string similarity and the Indonesian phonetic key. Family and
-    region are one comparison (same KK implies same village: two comparisons would count it twice)."""
+    for less than a rare one; then one keyboard slip (a letter wrong, dropped, doubled or two swapped:
+    Damerau-Levenshtein 1, which Jaro-Winkler scores low on short names: AGUS / GAUS), string
+    similarity and the Indonesian phonetic key. Family and region are one comparison (same KK implies
+    same village: two comparisons would count it twice). `swapped_m` starts EM's estimate for day and
+    month swapped."""
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 
@@ -49,17 +55,19 @@ def comparisons(dedupe: bool) -> list:
                                *closer, cll.ElseLevel()])
 
     name = common_counts_less("name", "name_key_token", [
-        cll.JaroWinklerLevel("name", 0.95), cll.ExactMatchLevel("name_phonetic_token"),
+        cll.DamerauLevenshteinLevel("name", 1), cll.JaroWinklerLevel("name", 0.95),
+        cll.ExactMatchLevel("name_phonetic_token"),
         cll.JaroWinklerLevel("name", 0.88), cll.JaroWinklerLevel("name", 0.75)])
     birth = cl.CustomComparison(
         output_column_name="birth_date",
         comparison_levels=[
             cll.NullLevel("birth_date"),
             cll.ExactMatchLevel("birth_date"),
-            # Rare in any training block, so EM leaves them at m = 0 (never a match). Fixed instead at
-            # what registries report for these clerical slips: about 1% of true pairs each.
-            cll.CustomLevel(_swapped("birth_date"), label_for_charts="day and month swapped")
-            .configure(m_probability=0.01, fix_m_probability=True),
+            # Day and month swapped: EM estimates it where one KK holds the same name twice; the fit
+            # keeps it at least at resolve.probabilistic.min_m_day_month_swapped, since a small or
+            # clean population may show none. A one-digit slip is rare in any training block, so EM
+            # would leave it at m = 0 (never a match): fixed at what registries report, ~1% of pairs.
+            cll.CustomLevel(_swapped("birth_date"), label_for_charts=SWAPPED).configure(m_probability=swapped_m),
             cll.DamerauLevenshteinLevel("birth_date", 1).configure(m_probability=0.01, fix_m_probability=True),
             cll.DamerauLevenshteinLevel("birth_date", 2),
             cll.ElseLevel(),
@@ -82,6 +90,18 @@ def comparisons(dedupe: bool) -> list:
     else:
         out.append(cl.ExactMatch("nik_token"))
     return out
+
+
+def floor_swapped_m(model: dict, floor: float) -> bool:
+    """Raises the day-and-month-swapped m of a trained model (Splink's JSON) to at least `floor`;
+    True when it changed. Unobserved in training, the level has no m: it gets the floor too."""
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if level.get("label_for_charts") == SWAPPED and float(level.get("m_probability") or 0) < floor:
+                log.info("m of %r: EM gave %s, raised to %s", SWAPPED, level.get("m_probability"), floor)
+                level["m_probability"] = floor
+                return True
+    return False
 
 
 @dataclass
@@ -142,6 +162,13 @@ class Matcher:
         self.em_rules = em["dedupe" if dedupe else "link"]
         rules = [r for r in p["blocking_rules"] if dedupe or "kk_token" not in r]
         self.blocking = Blocking(rules, int(p["max_block_size"]))
+        try:
+            self.min_swapped_m = float(p.get("min_m_day_month_swapped"))
+        except (TypeError, ValueError):
+            self.min_swapped_m = -1.0
+        if not 0 < self.min_swapped_m < 1:
+            raise ConfigError("resolve.probabilistic.min_m_day_month_swapped must be a share in (0, 1) of true "
+                              f"pairs, got {p.get('min_m_day_month_swapped')!r}")
         self.params = p
         self.linker = None
         self.compared_pairs: dict = {}
@@ -152,7 +179,7 @@ class Matcher:
         return SettingsCreator(
             link_type="dedupe_only" if self.dedupe else "link_only",
             unique_id_column_name="record_key",
-            comparisons=comparisons(self.dedupe),
+            comparisons=comparisons(self.dedupe, self.min_swapped_m),
             blocking_rules_to_generate_predictions=self.blocking.splink_rules(),
             retain_matching_columns=False,
             retain_intermediate_calculation_columns=False,
@@ -180,8 +207,11 @@ class Matcher:
         for rule in self.em_rules:
             linker.training.estimate_parameters_using_expectation_maximisation(
                 block_on(*rule), max_pairs=float(p["em_max_pairs"]))
+        model = json.loads(json.dumps(linker.misc.save_model_to_json(), default=str))
+        if floor_swapped_m(model, self.min_swapped_m):
+            linker = Linker(tables if len(tables) > 1 else tables[0], model, log_level=logging.WARNING)
         self.linker = linker
-        return json.loads(json.dumps(linker.misc.save_model_to_json(), default=str))
+        return model
 
     def predict(self, threshold: float) -> DataFrame:
         """Scored candidate pairs at or above `threshold`: record_key_l, record_key_r, match_probability,

@@ -5,9 +5,12 @@ here and never leave this job in clear (the outputs carry tokens and ids). Colum
 
 record_key, source, nik_token, kk_token, name (without titles), name_key_token, name_phonetic_token,
 first_key (first word of the name key, for term-frequency adjustment: MUHAMMAD, SITI, NUR ...),
-birth_date ('yyyy-MM-dd'), birth_year, sex, birth_place, education, marital_status, village, district, regency,
-province. Education and marital status are the civil registry's own (NULL for agency records): two
-registrations of one person repeat them, two namesakes born the same day mostly do not.
+birth_date ('yyyy-MM-dd'), birth_date_any_order (the year with day and month in ascending order: a
+blocking key that a day/month swap leaves unchanged), birth_year, sex, birth_place, education,
+marital_status, village, district, regency, province, family_head (the record stands for the head of
+the family its KK names: survey and consumption records). Education and marital status are the
+civil registry's own (NULL for agency records): two registrations of one person repeat them, two
+namesakes born the same day mostly do not.
 """
 from __future__ import annotations
 
@@ -20,8 +23,8 @@ from dtsen.config import Config, ConfigError
 from dtsen.privacy import Keys
 
 COLUMNS = ["record_key", "source", "nik_token", "kk_token", "name", "name_key_token", "name_phonetic_token",
-           "first_key", "birth_date", "birth_year", "sex", "birth_place", "education", "marital_status", "village",
-           "district", "regency", "province"]
+           "first_key", "birth_date", "birth_date_any_order", "birth_year", "sex", "birth_place", "education",
+           "marital_status", "village", "district", "regency", "province", "family_head"]
 _REGION_DIGITS = {"village_code": 10, "district_code": 6, "regency_code": 4}
 
 
@@ -43,8 +46,17 @@ def _regions(df: DataFrame, region: str | None) -> list[Column]:
             (F.substring(code, 1, 2) if digits >= 4 else F.lit(None).cast("string")).alias("province")]
 
 
+def any_order(birth_date: Column) -> Column:
+    """'1986-09-07' and '1986-07-09' -> '1986-07-09': the year, then the smaller and the larger of
+    month and day."""
+    md = F.substring(birth_date, 6, 2)
+    dd = F.substring(birth_date, 9, 2)
+    return F.when(birth_date.isNotNull(), F.concat_ws("-", F.substring(birth_date, 1, 4), F.least(md, dd),
+                                                      F.greatest(md, dd)))
+
+
 def linkage_records(spark: SparkSession, cat: Catalog, keys: Keys, cycle: str, table: str,
-                    region: str | None) -> DataFrame:
+                    region: str | None, family_head: bool = False) -> DataFrame:
     """Linkage records of one silver table (silver_<table>)."""
     silver = cat.read(spark, f"silver_{table}", cycle)
     sources = [r["source"] for r in silver.select("source").distinct().collect()]
@@ -58,9 +70,11 @@ def linkage_records(spark: SparkSession, cat: Catalog, keys: Keys, cycle: str, t
         "record_key", "source", _or_null(df, "nik_token"), _or_null(df, "kk_token"),
         S.strip_titles(name).alias("name"), _or_null(df, "name_key_token"), _or_null(df, "name_phonetic_token"),
         F.when(key.isNotNull(), F.split(key, " ")[0]).alias("first_key"),
-        df["_pii"]["birth_date"].alias("birth_date"), _or_null(df, "birth_year", "int"),
-        _or_null(df, "sex"), df["_pii"]["birth_place"].alias("birth_place"), _or_null(df, "education"),
-        _or_null(df, "marital_status"), *_regions(df, region))
+        df["_pii"]["birth_date"].alias("birth_date"),
+        any_order(df["_pii"]["birth_date"]).alias("birth_date_any_order"),
+        _or_null(df, "birth_year", "int"), _or_null(df, "sex"), df["_pii"]["birth_place"].alias("birth_place"),
+        _or_null(df, "education"), _or_null(df, "marital_status"), *_regions(df, region),
+        F.lit(family_head).alias("family_head"))
 
 
 def persons(spark: SparkSession, cat: Catalog, keys: Keys, cycle: str) -> DataFrame:
@@ -73,7 +87,8 @@ def agency_records(spark: SparkSession, conf: Config, cat: Catalog, keys: Keys, 
     for table, spec in conf.section("resolve.agencies").items():
         if not cat.exists(spark, f"silver_{table}"):
             continue
-        part = linkage_records(spark, cat, keys, cycle, table, (spec or {}).get("region"))
+        spec = spec or {}
+        part = linkage_records(spark, cat, keys, cycle, table, spec.get("region"), bool(spec.get("family_head")))
         out = part if out is None else out.unionByName(part)
     if out is None:
         raise ConfigError(f"no agency silver tables for {cycle}: run `dtsen ingest --cycle {cycle}` first")
