@@ -7,7 +7,7 @@ import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dtsen.contracts import Contract, Field
@@ -31,6 +31,7 @@ def _csv(rows: list[list[str]], header: str = "ID;NIK;NAMA;TGL", newline: bool =
 
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=400))
+@example(b"\r\x01")                 # a header holding a bare carriage return once crashed the CSV reader
 def test_any_bytes_never_crash_and_rows_are_numbered(data):
     for contract in (CSV, JSONL, PARQUET):
         got = read_bytes(data, contract)

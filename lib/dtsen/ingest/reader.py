@@ -129,6 +129,14 @@ def _screen(i: int, raw: bytes, cut_here: bool) -> tuple[str, str, Row | None]:
     return h, text, None
 
 
+def _fields(text: str, sep: str) -> list[str] | None:
+    """One CSV line's fields; None when it cannot be parsed (a bare carriage return, for one)."""
+    try:
+        return next(csv.reader([text], delimiter=sep), [])
+    except csv.Error:
+        return None
+
+
 def _read_csv(lines: list[bytes], cut: bool, contract: Contract, out: FileRead, need_nl: bool) -> FileRead:
     try:
         header_text = lines[0].decode("utf-8")
@@ -136,13 +144,16 @@ def _read_csv(lines: list[bytes], cut: bool, contract: Contract, out: FileRead, 
         body = [ln.decode("utf-8", "replace") for ln in lines[1:]]
         return _reject_all(out, R.FILE_ENCODING, "header is not valid UTF-8", body)
     sep = contract.delimiter
-    header = next(csv.reader([header_text], delimiter=sep))
+    header = _fields(header_text, sep)
+    if header is None:
+        body = [ln.decode("utf-8", "replace") for ln in lines[1:]]
+        return _reject_all(out, R.FILE_CORRUPT, f"the header line cannot be read as CSV: {header_text[:80]!r}", body)
     out.header = header
     pos, drift, missing_required = _map_columns(contract, header)
     if missing_required:
         body = [ln.decode("utf-8", "replace") for ln in lines[1:]]
         for other in OTHER_DELIMITERS:
-            if other != sep and not _map_columns(contract, next(csv.reader([header_text], delimiter=other)))[2]:
+            if other != sep and not _map_columns(contract, _fields(header_text, other) or [])[2]:
                 return _reject_all(out, R.FILE_DELIMITER, f"columns are separated by {other!r}, the contract "
                                    f"(version {contract.version}) says {sep!r}", body)
         return _reject_all(out, R.FILE_MISSING_COLUMN, f"required column(s) {missing_required} missing; header "
@@ -156,10 +167,7 @@ def _read_csv(lines: list[bytes], cut: bool, contract: Contract, out: FileRead, 
         if unreadable:
             out.rows.append(unreadable)
             continue
-        try:
-            fields = next(csv.reader([text], delimiter=sep))
-        except csv.Error:
-            fields = []
+        fields = _fields(text, sep) or []
         if len(fields) != width:
             out.rows.append(Row(i + 1, text, h, [], R.COLUMN_COUNT))
             continue
