@@ -1,5 +1,6 @@
-"""Run a command and measure it the way the benchmarks report: wall time and peak memory (the sum
-of resident set sizes over the whole process tree: driver JVM, Python workers, ...)."""
+"""Run a command and measure it the way the benchmarks report: wall time and peak memory over the
+whole process tree (driver JVM, Python workers, ...): the sum of resident set sizes, and the sum of
+proportional set sizes with the processes that held it at its peak."""
 from __future__ import annotations
 
 import json
@@ -12,39 +13,74 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def _tree_rss_bytes(root: int) -> int:
+def _tree(root: int) -> list[int]:
+    """root and every process below it."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-            ppid, pages = int(fields[1]), int(fields[21])
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
         except (OSError, IndexError, ValueError):
             continue
         children.setdefault(ppid, []).append(int(entry))
-        rss[int(entry)] = pages * os.sysconf("SC_PAGE_SIZE")
-    total, todo = 0, [root]
+    out, todo = [], [root]
     while todo:
         pid = todo.pop()
-        total += rss.get(pid, 0)
+        out.append(pid)
         todo.extend(children.get(pid, []))
-    return total
+    return out
+
+
+def _memory(pid: int) -> tuple[int, int, str]:
+    """(RSS, PSS, short command) of one process in bytes. PSS splits pages shared between processes
+    (PySpark's forked Python workers share their daemon's) among them, so a tree's PSS sum counts
+    each page once; the RSS sum counts shared pages once per process."""
+    rss = pss = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1]) * 1024
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1]) * 1024
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            args = [a.decode(errors="replace") for a in fh.read().split(b"\0") if a]
+    except OSError:
+        return 0, 0, ""
+    name = os.path.basename(args[0]) if args else "?"
+    if name.startswith("python") and len(args) > 1:
+        name += " " + (args[2] if args[1] == "-m" and len(args) > 2 else os.path.basename(args[1]))
+    return rss, pss, name
+
+
+def _tree_memory(root: int) -> tuple[int, int, dict[str, float]]:
+    """(RSS sum, PSS sum, PSS GiB per command) over the process tree."""
+    rss = pss = 0
+    by: dict[str, float] = {}
+    for pid in _tree(root):
+        r, p, name = _memory(pid)
+        rss, pss = rss + r, pss + p
+        by[name] = round(by.get(name, 0) + p / 2 ** 30, 2)
+    return rss, pss, by
 
 
 def run_measured(cmd: list[str], env: dict | None = None) -> dict:
-    """Run cmd; return wall seconds, peak tree RSS (GiB), exit code and its stdout."""
+    """Run cmd; return wall seconds, peak memory of the process tree (the sum of resident set sizes,
+    as every earlier figure in BENCHMARKS.md, and the sum of proportional set sizes with, at its peak,
+    which processes held it), exit code and its stdout."""
     started = time.time()
     proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, text=True)
-    peak = 0
+    peak = {"rss": 0, "pss": 0, "by": {}}
     stop = threading.Event()
 
     def poll() -> None:
-        nonlocal peak
         while not stop.is_set():
-            peak = max(peak, _tree_rss_bytes(proc.pid))
+            rss, pss, by = _tree_memory(proc.pid)
+            peak["rss"] = max(peak["rss"], rss)
+            if pss > peak["pss"]:
+                peak.update(pss=pss, by=by)
             time.sleep(0.5)
 
     t = threading.Thread(target=poll, daemon=True)
@@ -52,7 +88,8 @@ def run_measured(cmd: list[str], env: dict | None = None) -> dict:
     out, _ = proc.communicate()
     stop.set()
     t.join()
-    return {"wall_seconds": round(time.time() - started, 1), "peak_memory_gib": round(peak / 2 ** 30, 2),
+    return {"wall_seconds": round(time.time() - started, 1), "peak_memory_gib": round(peak["rss"] / 2 ** 30, 2),
+            "peak_pss_gib": round(peak["pss"] / 2 ** 30, 2), "peak_pss_by_process": peak["by"],
             "returncode": proc.returncode, "stdout": out}
 
 
