@@ -60,9 +60,7 @@ def _agree(l_: str, r_: str, min_similarity: float) -> Column:
                | (c(l_, "name_phonetic_token") == c(r_, "name_phonetic_token"))
                | _similar(c(l_, "name"), c(r_, "name"), min_similarity))
     bl, br = c(l_, "birth_date"), c(r_, "birth_date")
-    swapped = (F.substring(bl, 1, 4) == F.substring(br, 1, 4)) & (F.substring(bl, 6, 2) == F.substring(br, 9, 2)) \
-        & (F.substring(bl, 9, 2) == F.substring(br, 6, 2))
-    birth_ok = bl.isNull() | br.isNull() | (bl == br) | swapped
+    birth_ok = bl.isNull() | br.isNull() | (records.any_order(bl) == records.any_order(br))   # equal or swapped
     sex_ok = c(l_, "sex").isNull() | c(r_, "sex").isNull() | (c(l_, "sex") == c(r_, "sex"))
     return F.coalesce(name_ok & birth_ok & sex_ok, F.lit(False))
 
