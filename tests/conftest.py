@@ -10,6 +10,22 @@ os.environ.setdefault("DTSEN_ENV", "test")
 # A throw-away pseudonymization key for the suite (real keys come from the environment or a secret file).
 os.environ["DTSEN_SECRET_KEY"] = "5e" * 32
 
+# The session's lake, generated -> ... -> published once (fixtures below), and the tests that read it.
+LAKE_CHAIN = {"generated", "resolved", "profiled", "scored", "allocated", "published"}
+# Minutes of spark-submitted jobs each, in their own lakes: the Airflow DAG run and the standalone cluster.
+SUBMITTING = {"test_dag_run", "test_cluster"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """bin/run-tests runs two pytest-xdist workers (`-n 2 --dist loadgroup`): one builds the session's
+    lake and runs every test that reads it (built once, not once per worker), the other runs the
+    spark-submitting orchestration tests; the rest fill in. Without xdist the marks do nothing."""
+    for item in items:
+        if LAKE_CHAIN & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("lake"))
+        elif item.path.stem in SUBMITTING:
+            item.add_marker(pytest.mark.xdist_group("spark_submit"))
+
 
 @pytest.fixture(scope="session")
 def lake_root(tmp_path_factory) -> str:
