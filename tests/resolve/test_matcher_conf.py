@@ -1,12 +1,13 @@
 """The linkage model's configuration: each model trains on its own EM blocks, and a conf that does not
 say which blocks belong to which model stops with a message naming the key; EM's estimate for a
-day/month swap is kept above its floor (no Spark needed)."""
+day/month swap is kept above its floor (no Spark needed). And the name level for a middle name
+dropped or abbreviated, evaluated by Spark as Splink runs it."""
 from __future__ import annotations
 
 import pytest
 
 from dtsen.config import ConfigError
-from dtsen.resolve.matcher import SWAPPED, Matcher, floor_swapped_m
+from dtsen.resolve.matcher import SWAPPED, Matcher, _same_ends, floor_swapped_m
 
 
 def test_registry_and_agency_models_train_on_their_own_blocks(conf):
@@ -54,3 +55,16 @@ def test_a_missing_or_impossible_swapped_floor_stops_the_run(conf, bad):
     broken = conf.with_overrides({"resolve": {"probabilistic": {"min_m_day_month_swapped": bad}}})
     with pytest.raises(ConfigError, match="min_m_day_month_swapped"):
         Matcher(None, broken, dedupe=True)
+
+
+@pytest.mark.parametrize("left,right,same", [
+    ("EKO SUSILO HAKIM", "EKO S HAKIM", True),          # middle name cut to an initial
+    ("EKO SUSILO HAKIM", "EKO HAKIM", True),            # middle name dropped
+    ("SITI", "SITI", True),                             # one word: first and last are the same word
+    ("EKO SUSILO HAKIM", "EKO SUSILO", False),          # the last name differs
+    ("EKO HAKIM", "EKA HAKIM", False),                  # the first name differs
+])
+def test_same_first_and_last_word(spark, left, right, same):
+    got = spark.createDataFrame([(left, right)], "name_l string, name_r string") \
+        .selectExpr(f"{_same_ends('name')} AS same").first()["same"]
+    assert got is same

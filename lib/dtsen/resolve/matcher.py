@@ -35,12 +35,19 @@ def _swapped(col: str) -> str:
 SWAPPED = "day and month swapped"
 
 
+def _same_ends(col: str) -> str:
+    """SQL: the names start with the same word and end with the same word (a middle name dropped or
+    cut to an initial: EKO SUSILO HAKIM / EKO S. HAKIM / EKO HAKIM)."""
+    return " AND ".join(f"element_at(split({col}_l, ' '), {i}) = element_at(split({col}_r, ' '), {i})" for i in (1, -1))
+
+
 def comparisons(dedupe: bool, swapped_m: float = 0.01) -> list:
     """Fellegi-Sunter comparisons. Names: exact key (old spelling and Muhammad variants folded, titles
     stripped) with a term-frequency adjustment, so a common full name ('MUHAMMAD RIZKI') agreeing counts
     for less than a rare one; then one keyboard slip (a letter wrong, dropped, doubled or two swapped:
     Damerau-Levenshtein 1, which Jaro-Winkler scores low on short names: AGUS / GAUS), string
-    similarity and the Indonesian phonetic key. Family and region are one comparison (same KK implies
+    similarity, the Indonesian phonetic key and the same first and last word (a middle name dropped
+    or abbreviated). Family and region are one comparison (same KK implies
     same village: two comparisons would count it twice). `swapped_m` starts EM's estimate for day and
     month swapped."""
     import splink.comparison_level_library as cll
@@ -57,6 +64,7 @@ def comparisons(dedupe: bool, swapped_m: float = 0.01) -> list:
     name = common_counts_less("name", "name_key_token", [
         cll.DamerauLevenshteinLevel("name", 1), cll.JaroWinklerLevel("name", 0.95),
         cll.ExactMatchLevel("name_phonetic_token"),
+        cll.CustomLevel(_same_ends("name"), label_for_charts="same first and last word"),
         cll.JaroWinklerLevel("name", 0.88), cll.JaroWinklerLevel("name", 0.75)])
     birth = cl.CustomComparison(
         output_column_name="birth_date",
