@@ -16,6 +16,7 @@ LAKE_CHAIN = {"generated", "resolved", "profiled", "scored", "allocated", "publi
 SUBMITTING = {"test_dag_run", "test_cluster"}
 
 
+@pytest.hookimpl(tryfirst=True)          # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(config, items):
     """bin/run-tests runs two pytest-xdist workers (`-n 2 --dist loadgroup`): one builds the session's
     lake and runs every test that reads it (built once, not once per worker), the other runs the
