@@ -1,7 +1,7 @@
 """The linkage model's configuration: each model trains on its own EM blocks, and a conf that does not
 say which blocks belong to which model stops with a message naming the key; EM's estimate for a
-day/month swap is kept above its floor (no Spark needed). And the name level for a middle name
-dropped or abbreviated, evaluated by Spark as Splink runs it."""
+day/month swap is kept above its floor; the u estimate runs a whole number of jobs (no Spark needed).
+And the name level for a middle name dropped or abbreviated, evaluated by Spark as Splink runs it."""
 from __future__ import annotations
 
 import pytest
@@ -54,6 +54,13 @@ def test_day_month_swapped_keeps_ems_estimate_above_the_floor(estimated, after, 
 def test_a_missing_or_impossible_swapped_floor_stops_the_run(conf, bad):
     broken = conf.with_overrides({"resolve": {"probabilistic": {"min_m_day_month_swapped": bad}}})
     with pytest.raises(ConfigError, match="min_m_day_month_swapped"):
+        Matcher(None, broken, dedupe=True)
+
+
+@pytest.mark.parametrize("bad", [None, 0, -2, 2.5, "all", True])
+def test_a_missing_or_impossible_u_chunk_count_stops_the_run(conf, bad):
+    broken = conf.with_overrides({"resolve": {"probabilistic": {"u_chunks": bad}}})
+    with pytest.raises(ConfigError, match="u_chunks"):
         Matcher(None, broken, dedupe=True)
 
 

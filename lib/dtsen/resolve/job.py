@@ -38,7 +38,7 @@ from dtsen.cycles import parse_cycle
 from dtsen.privacy import load_keys, protect_session
 from dtsen.resolve import ids, records
 from dtsen.resolve.graph import connected_components
-from dtsen.resolve.matcher import Matcher
+from dtsen.resolve.matcher import Matcher, timed
 
 log = logging.getLogger("dtsen.resolve")
 
@@ -97,8 +97,9 @@ def dedupe_registry(spark: SparkSession, conf: Config, persons: DataFrame, cycle
 
     matcher = Matcher(spark, conf, dedupe=True)
     model = matcher.fit(persons)
-    pairs = matcher.predict(float(thr["dedup_review"])).persist()
-    pairs.count()
+    with timed(matcher.seconds, "predict"):
+        pairs = matcher.predict(float(thr["dedup_review"])).persist()
+        pairs.count()
     matcher.close()
     # a pair that shares a NIK but disagrees is a conflict: never merged on probability alone
     pairs = pairs.join(conflicts.select(F.col("record_key_l"), F.col("record_key_r"), F.lit(True).alias("_c")),
@@ -123,7 +124,7 @@ def dedupe_registry(spark: SparkSession, conf: Config, persons: DataFrame, cycle
                             .when(F.col("_exact").isNotNull(), F.lit("exact")).otherwise(F.lit("registry")))
                 .withColumn("match_probability", F.coalesce("match_probability", F.lit(1.0))).drop("_exact"))
     return {"members": assigned, "history": history, "conflicts": conflicts, "review": review, "model": model,
-            "compared_pairs": matcher.compared_pairs, "_persisted": [same, pairs]}
+            "compared_pairs": matcher.compared_pairs, "seconds": matcher.seconds, "_persisted": [same, pairs]}
 
 
 def family_head_links(records: DataFrame, heads: DataFrame, min_similarity: float) -> DataFrame:
@@ -149,6 +150,7 @@ def link_agencies(spark: SparkSession, conf: Config, persons: DataFrame, agencie
     family heads for `family_head_links`."""
     thr = conf.section("resolve.thresholds")
     min_sim = float(conf.get("resolve.exact.min_name_similarity"))
+    matcher = Matcher(spark, conf, dedupe=False)
     cols = ["record_key", "nik_token", "name", "name_key_token", "name_phonetic_token", "birth_date", "sex"]
     reg = persons.select(*cols).join(resident_of, "record_key")
     cand = (agencies.select(*cols, "source").alias("l")
@@ -162,8 +164,8 @@ def link_agencies(spark: SparkSession, conf: Config, persons: DataFrame, agencie
         .withColumn("match_probability", F.lit(1.0)).persist()
     rest = agencies.join(exact.select("record_key"), "record_key", "left_anti")
     by_kk = family_head_links(rest, heads, min_sim).persist()
-    rest = rest.join(by_kk.select("record_key"), "record_key", "left_anti").localCheckpoint()
-    matcher = Matcher(spark, conf, dedupe=False)
+    with timed(matcher.seconds, "exact_and_family_head"):
+        rest = rest.join(by_kk.select("record_key"), "record_key", "left_anti").localCheckpoint()
     model = matcher.fit(persons, rest)
     pairs = matcher.predict(float(thr["agency_review"]))
     scored = (pairs.join(resident_of.withColumnRenamed("record_key", "record_key_l"), "record_key_l")
@@ -181,7 +183,7 @@ def link_agencies(spark: SparkSession, conf: Config, persons: DataFrame, agencie
     links = exact.unionByName(by_kk).unionByName(linked.select(
         "record_key", "source", "resident_id", F.lit("probabilistic").alias("method"), "match_probability"))
     return {"links": links, "review": review, "model": model, "compared_pairs": matcher.compared_pairs,
-            "_persisted": [exact, by_kk, ranked], "_matcher": matcher}
+            "seconds": matcher.seconds, "_persisted": [exact, by_kk, ranked], "_matcher": matcher}
 
 
 def golden(registry: DataFrame, persons_silver: DataFrame, links: DataFrame, cycle: str) -> DataFrame:
@@ -224,7 +226,8 @@ def resolve(spark: SparkSession, conf: Config, *, cycle: str) -> dict:
     t = time.time()
     reg = dedupe_registry(spark, conf, persons, cycle)
     members = reg["members"].persist()
-    members.count()
+    with timed(reg["seconds"], "clusters_and_ids"):
+        members.count()
     timings["dedupe"] = round(time.time() - t, 1)
 
     t = time.time()
@@ -234,7 +237,8 @@ def resolve(spark: SparkSession, conf: Config, *, cycle: str) -> dict:
              .join(resident_of, "record_key"))
     ag = link_agencies(spark, conf, persons, agencies, resident_of, heads, cycle)
     agency_links = ag["links"].persist()
-    agency_links.count()
+    with timed(ag["seconds"], "predict_and_assign"):
+        agency_links.count()
     timings["link"] = round(time.time() - t, 1)
 
     t = time.time()
@@ -289,5 +293,6 @@ def resolve(spark: SparkSession, conf: Config, *, cycle: str) -> dict:
         "review": {r["kind"]: int(r["count"]) for r in review_n.to_dict("records")},
         "id_changes": cat.read(spark, "resident_id_history", cycle).count(),
         "compared_pairs": {"registry_dedup": reg["compared_pairs"], "agency_linkage": ag["compared_pairs"]},
-        "seconds": timings, "wall_seconds": round(time.time() - started, 1)}
+        "seconds": timings, "step_seconds": {"dedupe": reg["seconds"], "link": ag["seconds"]},
+        "wall_seconds": round(time.time() - started, 1)}
     return summary

@@ -10,6 +10,9 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
@@ -19,6 +22,16 @@ from dtsen.config import Config, ConfigError
 
 log = logging.getLogger("dtsen.resolve")
 _RUNS = itertools.count()
+
+
+@contextmanager
+def timed(seconds: dict[str, float], step: str) -> Iterator[None]:
+    """Add the wall time of the block to seconds[step] (Spark work is counted where an action runs)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[step] = round(seconds.get(step, 0.0) + time.perf_counter() - started, 1)
 
 # Every comparison column the model reads; blocking columns are added as _b<i>.
 FIELDS = ["record_key", "nik_token", "kk_token", "name", "name_key_token", "name_phonetic_token", "first_key",
@@ -177,9 +190,14 @@ class Matcher:
         if not 0 < self.min_swapped_m < 1:
             raise ConfigError("resolve.probabilistic.min_m_day_month_swapped must be a share in (0, 1) of true "
                               f"pairs, got {p.get('min_m_day_month_swapped')!r}")
+        chunks = p.get("u_chunks")
+        if isinstance(chunks, bool) or not isinstance(chunks, int) or chunks < 1:
+            raise ConfigError("resolve.probabilistic.u_chunks must be a whole number of Spark jobs >= 1 per "
+                              f"comparison for the u estimate (1 scores every random pair at once), got {chunks!r}")
         self.params = p
         self.linker = None
         self.compared_pairs: dict = {}
+        self.seconds: dict[str, float] = {}     # wall time per training / prediction step
 
     def _settings(self):
         from splink import SettingsCreator
@@ -199,7 +217,8 @@ class Matcher:
         from splink import Linker, SparkAPI, block_on
 
         frames = [f.select(*FIELDS) for f in frames]
-        keyed = self.blocking.keys(*frames)
+        with timed(self.seconds, "blocking_keys"):
+            keyed = self.blocking.keys(*frames)
         # Splink's intermediate tables (comparison vectors, predictions) are checkpointed, not cached:
         # with `persist` every EM iteration recomputed the comparison vectors from the blocked pairs
         # (27 s an iteration at 1M residents). The job sets the checkpoint folder.
@@ -209,12 +228,16 @@ class Matcher:
         tables = [api.register(f, table_name=n) for f, n in zip(keyed, self._names)]
         linker = Linker(tables if len(tables) > 1 else tables[0], self._settings(), log_level=logging.WARNING)
         p = self.params
-        linker.training.estimate_probability_two_random_records_match(
-            [block_on(*p["prior_rule"])], recall=float(p["prior_recall"]))
-        linker.training.estimate_u_using_random_sampling(max_pairs=float(p["u_max_pairs"]), seed=self.seed)
-        for rule in self.em_rules:
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                block_on(*rule), max_pairs=float(p["em_max_pairs"]))
+        with timed(self.seconds, "prior"):
+            linker.training.estimate_probability_two_random_records_match(
+                [block_on(*p["prior_rule"])], recall=float(p["prior_recall"]))
+        with timed(self.seconds, "u"):
+            linker.training.estimate_u_using_random_sampling(
+                max_pairs=float(p["u_max_pairs"]), seed=self.seed, num_chunks=p["u_chunks"])
+        with timed(self.seconds, "em"):
+            for rule in self.em_rules:
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    block_on(*rule), max_pairs=float(p["em_max_pairs"]))
         model = json.loads(json.dumps(linker.misc.save_model_to_json(), default=str))
         if floor_swapped_m(model, self.min_swapped_m):
             linker = Linker(tables if len(tables) > 1 else tables[0], model, log_level=logging.WARNING)
@@ -227,8 +250,9 @@ class Matcher:
         if self.linker is None:
             raise RuntimeError("fit first")
         # the candidate pairs, materialized once (predict scores this cached table) and counted per rule
-        blocked = self.linker.inference.compute_blocked_pairs_for_predict().as_spark_dataframe()
-        per_rule = {int(r["match_key"]): int(r["count"]) for r in blocked.groupBy("match_key").count().collect()}
+        with timed(self.seconds, "blocked_pairs"):
+            blocked = self.linker.inference.compute_blocked_pairs_for_predict().as_spark_dataframe()
+            per_rule = {int(r["match_key"]): int(r["count"]) for r in blocked.groupBy("match_key").count().collect()}
         self.compared_pairs = {"total": sum(per_rule.values()),
                                "by_rule": {"+".join(rule): per_rule.get(i, 0)
                                            for i, rule in enumerate(self.blocking.rules)}}
