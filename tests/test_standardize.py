@@ -195,3 +195,16 @@ def test_normalize_address(spark: SparkSession) -> None:
 def test_normalize_address_is_idempotent(spark: SparkSession) -> None:
     once = [v for v in ADDRESSES.values() if v is not None]
     assert _apply(spark, st.normalize_address, once) == once
+
+
+def test_per_value_gives_every_row_what_computing_it_row_by_row_gives(spark: SparkSession) -> None:
+    """Repeated names, NULL and blank names each get their own value's result, no row is lost or doubled."""
+    names = [*MESSY, *MESSY[:10], None, None, "HARTONO"]
+    df = spark.createDataFrame(list(enumerate(names)), "i int, name string")
+    got = st.per_value(df, "name", lambda v: v.select("__v", st.name_key(F.col("__v")).alias("key"),
+                                                      st.titles(F.col("__v")).alias("titles")))
+    rows = got.orderBy("i").collect()
+    assert [r["i"] for r in rows] == list(range(len(names)))
+    assert got.columns == ["i", "name", "key", "titles"]
+    assert [r["key"] for r in rows] == [_or_null(nm.name_key(x)) if x is not None else None for x in names]
+    assert [r["titles"] for r in rows] == [list(nm.split_titles(x)[1]) if x is not None else None for x in names]

@@ -1,4 +1,5 @@
-"""Standardized names, codes and addresses as Spark Column expressions (no Python UDFs).
+"""Standardized names, codes and addresses as Spark Column expressions (no Python UDFs), and
+``per_value``, which computes them once per distinct value.
 
 The name functions are a port of the pure-Python reference in ``dtsen.synth.names`` and are built from
 its rule tables and regexes, so a rule changes in one place and both sides follow. They run on ~300M
@@ -17,9 +18,10 @@ Equality with the reference is exact (``tests/test_standardize.py`` checks it ro
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import reduce
 
-from pyspark.sql import Column
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from dtsen.synth.names import (
@@ -42,6 +44,7 @@ __all__ = [
     "digits_only",
     "name_key",
     "normalize_address",
+    "per_value",
     "phonetic_key",
     "region_code",
     "strip_titles",
@@ -280,3 +283,12 @@ def normalize_address(c: Column) -> Column:
     for pattern, replacement in _RT_RW_RULES:
         s = F.regexp_replace(s, pattern, replacement)
     return _squeeze(s)
+
+
+def per_value(df: DataFrame, column: str, derive: Callable[[DataFrame], DataFrame]) -> DataFrame:
+    """df with the columns `derive` adds to the distinct values of `column` (a frame of one column,
+    `__v`), computed once per value and joined back (NULL joins NULL). Names and addresses repeat: the
+    1M-resident registry's 1.01M rows hold 333k distinct names and 2,400 distinct addresses, and the
+    name rules cost ~100 us a value."""
+    values = derive(df.select(F.col(column).alias("__v")).distinct())
+    return df.join(values, df[column].eqNullSafe(values["__v"]), "left").drop("__v")

@@ -212,12 +212,15 @@ def to_silver(valid: DataFrame, contract: Contract, keys: Keys, reference_date) 
         if f.is_identity:
             cols.append(keys.token(c).alias(f"{f.name}_token"))
         elif f.type == "name":
-            valid = valid.withColumn(f"__{f.name}_key", S.name_key(c))     # once: the phonetic key reads it
-            key = F.col(f"__{f.name}_key")
             # titles (H., HJ., DRS., S.PD., ...) in their own field: they say something, but not who
-            cols += [keys.token(key).alias(f"{f.name}_key_token"),
-                     keys.token(S.phonetic_of_key(key)).alias(f"{f.name}_phonetic_token"),
-                     S.titles(c).alias(f"{f.name}_titles")]
+            def name_fields(values: DataFrame, n: str = f.name) -> DataFrame:
+                key = F.col("__key")          # a column of its own: the phonetic key reads it
+                return values.withColumn("__key", S.name_key(F.col("__v"))).select(
+                    "__v", keys.token(key).alias(f"{n}_key_token"),
+                    keys.token(S.phonetic_of_key(key)).alias(f"{n}_phonetic_token"),
+                    S.titles(F.col("__v")).alias(f"{n}_titles"))
+            valid = S.per_value(valid, f.name, name_fields)
+            cols += [F.col(f"{f.name}_{x}") for x in ("key_token", "phonetic_token", "titles")]
         elif f.type == "date" and f.pii:
             cols += [F.year(c).alias(f"{f.name.replace('_date', '')}_year"),
                      F.floor(F.months_between(F.lit(reference_date), c) / 12).cast("int")
@@ -234,10 +237,11 @@ def to_pii(valid: DataFrame, contract: Contract, keys: Keys) -> DataFrame | None
     sealed = {}
     for f in contract.fields:
         c = F.col(f.name)
-        if f.type == "name":
-            sealed[f.name] = S.clean_name(c)
-        elif f.type == "address":
-            sealed[f.name] = S.normalize_address(c)
+        if f.type in ("name", "address"):
+            clean = S.clean_name if f.type == "name" else S.normalize_address
+            valid = S.per_value(valid, f.name, lambda v, clean=clean, n=f.name: v.select(
+                "__v", clean(F.col("__v")).alias(f"__{n}_clean")))
+            sealed[f.name] = F.col(f"__{f.name}_clean")
         elif f.type == "date" and f.pii:
             sealed[f.name] = F.date_format(c, "yyyy-MM-dd")
         elif f.pii and not f.is_identity:

@@ -64,12 +64,15 @@ def linkage_records(spark: SparkSession, cat: Catalog, keys: Keys, cycle: str, t
         raise ConfigError(f"silver_{table} holds several sources ({sources}); resolve expects one per table")
     df = silver.join(_opened(spark, cat, keys, cycle, sources[0]), "record_key", "left") if sources else \
         silver.withColumn("_pii", F.lit(None).cast("map<string,string>"))
-    name = df["_pii"]["name"]
-    key = S.name_key(name)
+    def name_fields(values: DataFrame) -> DataFrame:
+        key = S.name_key(F.col("__v"))
+        return values.select("__v", S.strip_titles(F.col("__v")).alias("_name"),
+                             F.when(key.isNotNull(), F.split(key, " ")[0]).alias("first_key"))
+    df = S.per_value(df.withColumn("_raw_name", df["_pii"]["name"]), "_raw_name", name_fields)
     return df.select(
         "record_key", "source", _or_null(df, "nik_token"), _or_null(df, "kk_token"),
-        S.strip_titles(name).alias("name"), _or_null(df, "name_key_token"), _or_null(df, "name_phonetic_token"),
-        F.when(key.isNotNull(), F.split(key, " ")[0]).alias("first_key"),
+        F.col("_name").alias("name"), _or_null(df, "name_key_token"), _or_null(df, "name_phonetic_token"),
+        "first_key",
         df["_pii"]["birth_date"].alias("birth_date"),
         any_order(df["_pii"]["birth_date"]).alias("birth_date_any_order"),
         _or_null(df, "birth_year", "int"), _or_null(df, "sex"), df["_pii"]["birth_place"].alias("birth_place"),
