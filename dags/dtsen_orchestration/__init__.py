@@ -11,6 +11,7 @@ from the repository this folder lives in):
   DTSEN_RETRAIN_SCHEDULE  cron for dtsen_retrain                          default: none (by hand)
   DTSEN_TASK_RETRIES  retries per task                                    default: 2
   DTSEN_DRIVER_MEMORY spark.driver.memory of each job                     default: 2g
+  DTSEN_JAVA_OPTIONS  extra JVM options of each job's driver and executors  default: none
 Read when a task runs (Airflow Variable first, then the environment, then the default):
   dtsen_lake / DTSEN_LAKE    lake root (local path or s3a://...)          default: <root>/lake
   dtsen_env  / DTSEN_ENV     conf overlay (conf/<env>/)                   default: local
@@ -89,6 +90,19 @@ def job_env() -> dict[str, str]:
     }
 
 
+def job_conf() -> dict[str, str]:
+    """Spark settings every job is submitted with."""
+    conf = {"spark.driver.memory": os.environ.get("DTSEN_DRIVER_MEMORY", "2g"),
+            # executors' Python workers import dtsen too (on a cluster without a shared disk,
+            # ship lib/ as --py-files instead)
+            "spark.executorEnv.PYTHONPATH": str(ROOT / "lib"),
+            "spark.executorEnv.DTSEN_CONF": os.environ.get("DTSEN_CONF", str(ROOT / "conf"))}
+    java = os.environ.get("DTSEN_JAVA_OPTIONS", "").strip()
+    if java:
+        conf["spark.driver.extraJavaOptions"] = conf["spark.executor.extraJavaOptions"] = java
+    return conf
+
+
 class DtsenJob(SparkSubmitOperator):
     """One pipeline stage by spark-submit of jobs/<job>.py. Skipped (not failed) when the run's
     `stages` param leaves its stage out, so a partial run still reaches the stages after it."""
@@ -100,12 +114,7 @@ class DtsenJob(SparkSubmitOperator):
             application=str(ROOT / "jobs" / f"{name}.py"), application_args=args or [],
             name=f"dtsen-{name}", conn_id="spark_default", spark_binary=str(JOBS_VENV / "bin" / "spark-submit"),
             jars=job_jars(), env_vars=job_env(),
-            conf={"spark.driver.memory": os.environ.get("DTSEN_DRIVER_MEMORY", "2g"),
-                  # executors' Python workers import dtsen too (on a cluster without a shared disk,
-                  # ship lib/ as --py-files instead)
-                  "spark.executorEnv.PYTHONPATH": str(ROOT / "lib"),
-                  "spark.executorEnv.DTSEN_CONF": os.environ.get("DTSEN_CONF", str(ROOT / "conf"))},
-            **kwargs)
+            conf=job_conf(), **kwargs)
 
     def execute(self, context):
         stages = (context.get("params") or {}).get("stages") or CYCLE_STAGES

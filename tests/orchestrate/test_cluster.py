@@ -18,6 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from airflow_env import SHORT_JVM
 
 ROOT = Path(__file__).resolve().parents[2]
 CYCLE, RESIDENTS, SEED = "2026H1", 1500, 5
@@ -94,7 +95,9 @@ def _jars() -> str:
 def _submit(master: str, lake: Path, job: str, *args: str) -> str:
     cmd = [str(SPARK_SUBMIT), "--master", master, "--jars", _jars(), "--name", f"dtsen-{job}",
            "--conf", "spark.driver.memory=2g", "--conf", f"spark.executorEnv.PYTHONPATH={ROOT / 'lib'}",
-           "--conf", f"spark.executorEnv.DTSEN_LAKE={lake}"]
+           "--conf", f"spark.executorEnv.DTSEN_LAKE={lake}",
+           "--conf", f"spark.driver.extraJavaOptions={SHORT_JVM}",
+           "--conf", f"spark.executor.extraJavaOptions={SHORT_JVM}"]
     if master.startswith("spark://"):
         cmd += ["--total-executor-cores", "2", "--executor-memory", "1g"]
     got = subprocess.run([*cmd, str(ROOT / "jobs" / f"{job}.py"), *args], env=_env(DTSEN_LAKE=str(lake)),

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from airflow_env import AIRFLOW_PY, DAGS, JOBS_VENV, ROOT, airflow_env, migrate, run
+from airflow_env import AIRFLOW_PY, DAGS, JOBS_VENV, ROOT, SHORT_JVM, airflow_env, migrate, run
 
 SOURCES = sorted(p.stem for p in (ROOT / "conf" / "base" / "contracts").glob("*.yml"))
 CHAIN = ["quality_gate", "resolve", "profile", "score", "allocate", "publish", "summary"]
@@ -77,6 +77,10 @@ def test_every_task_submits_its_job_into_the_jobs_venv(half):
             assert any(Path(j).name.startswith("delta-spark_") for j in jars) and all(Path(j).is_file() for j in jars)
             assert sum("scala-udf-similarity" in j for j in jars) == 1
             assert t["trigger_rule"] == "none_failed"
+            # DTSEN_JAVA_OPTIONS (set by airflow_env) reaches the driver and the executors
+            conf = t["conf"]
+            assert conf["spark.driver.extraJavaOptions"] == conf["spark.executor.extraJavaOptions"] == SHORT_JVM
+            assert t["conf"]["spark.driver.memory"] == "2g"
 
 
 def test_half_yearly_schedule_and_cycle_ids(half):
@@ -90,7 +94,9 @@ def test_half_yearly_schedule_and_cycle_ids(half):
 
 
 def test_quarterly_setting(home):
-    dag = _structure(home, DTSEN_CYCLE_PERIOD="quarter")["dags"]["dtsen_cycle"]
+    """Also: without DTSEN_JAVA_OPTIONS the jobs keep the JVM's defaults."""
+    dag = _structure(home, DTSEN_CYCLE_PERIOD="quarter", DTSEN_JAVA_OPTIONS="")["dags"]["dtsen_cycle"]
+    assert not any("extraJavaOptions" in k for t in dag["tasks"].values() for k in t["conf"])
     assert dag["schedule"] == "0 0 1 1,4,7,10 *"
     assert [r["start"][:10] for r in dag["runs"]] == ["2026-01-01", "2026-04-01"]
     assert [r["args"] for r in dag["runs"]] == [["--cycle", "2026Q1"], ["--cycle", "2026Q2"]]
