@@ -30,7 +30,7 @@ from dtsen.config import Config, ConfigError
 from dtsen.contracts import Contract, load_contract, sources
 from dtsen.cycles import parse_cycle
 from dtsen.ingest.reader import read_bytes
-from dtsen.ingest.validate import check, mark_duplicates, region_reference
+from dtsen.ingest.validate import check, duplicate_lines, mark_duplicates, region_reference
 from dtsen.privacy import Keys, load_keys, protect_session
 
 log = logging.getLogger("dtsen.ingest")
@@ -258,8 +258,8 @@ def refine(spark: SparkSession, conf: Config, cycle: str, source: str, keys: Key
            quarantined_at: datetime) -> None:
     """Step 2 for one source: validate the cycle's bronze rows; write silver, PII and quarantine.
 
-    Validation runs once into a cache (without the parsed value array); silver, PII and quarantine
-    each compute only their own columns from it."""
+    Validation runs once into a cache (without the parsed value array), the duplicate keys once into
+    another; silver, PII and quarantine each compute only their own columns from them."""
     cat = Catalog(conf)
     contract = load_contract(conf, source)
     cyc = parse_cycle(cycle)
@@ -267,8 +267,12 @@ def refine(spark: SparkSession, conf: Config, cycle: str, source: str, keys: Key
                                        month=(cyc.start_month - 1 + cyc.months) % 12 + 1)
     bronze = cat.read(spark, "bronze_rows", cycle).where(F.col("source") == source)
     checked = check(bronze, contract, regions, as_of=as_of).drop("values").persist()
+    # the few duplicate lines, found once: silver, PII and quarantine each join them back
+    dups = duplicate_lines(checked, contract)
+    if dups is not None:
+        dups = dups.persist()
     try:
-        rows = mark_duplicates(checked, contract)
+        rows = mark_duplicates(checked, contract, dups)
         ok = F.size("reasons") == 0
         cat.write(to_silver(rows.where(ok), contract, keys, cyc.reference_date), f"silver_{contract.silver}",
                   cycle=cycle)
@@ -287,6 +291,8 @@ def refine(spark: SparkSession, conf: Config, cycle: str, source: str, keys: Key
             _write_source(cat, quarantine, "quarantine", cycle, source)
     finally:
         checked.unpersist()
+        if dups is not None:
+            dups.unpersist()
 
 
 def _write_source(cat: Catalog, df: DataFrame, table: str, cycle: str, source: str | list[str]) -> None:

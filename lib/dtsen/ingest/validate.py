@@ -11,6 +11,7 @@ from datetime import date
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from dtsen.columns import labels_where
 from dtsen.contracts import REGION_DIGITS, Contract, Field
 from dtsen.ingest import reasons as R
 from dtsen.regions import villages
@@ -120,7 +121,7 @@ def check(bronze: DataFrame, contract: Contract, regions: DataFrame, *, as_of: d
             checks.append((R.REGION_FORMAT, f, raw.isNotNull() & wrong_length))
             checks.append((R.REGION_UNKNOWN, f, val.isNotNull() & F.col(f"_ok_{f.name}").isNull()))
 
-    flags: list[Column] = []
+    flags: list[tuple[Column, str]] = []
     if contract.nik_check:
         c = contract.nik_check
         nik, birth = F.col(c["nik"]), F.col(c["birth_date"])
@@ -140,16 +141,20 @@ def check(bronze: DataFrame, contract: Contract, regions: DataFrame, *, as_of: d
         if c.get("severity", "reject") == "reject":
             checks += [(code, fnik, cond) for code, cond in found]
         else:
-            flags = [F.when(cond, F.lit(code)) for code, cond in found]
+            flags = [(cond, code) for code, cond in found]
 
     df = df.select("*", *[cond.alias(f"_chk{i}") for i, (_, _, cond) in enumerate(checks)])
-    found_details = F.filter(F.array(*[F.when(F.col(f"_chk{i}"), F.lit(f"{code}:{f.source_name}"))
-                                       for i, (code, f, _) in enumerate(checks)]), lambda x: x.isNotNull())
-    df = df.withColumn("details", F.when(F.col("row_error").isNotNull(), F.array(F.col("row_error")))
-                       .otherwise(found_details))
-    df = df.withColumn("reasons", F.array_distinct(F.transform("details", lambda x: F.split(x, ":")[0])))
-    df = df.withColumn("flags", F.filter(F.array(*flags), lambda x: x.isNotNull()) if flags
-                       else F.array().cast("array<string>"))
+    # details 'CODE:field' in check order; reasons the distinct codes in the order details first name them
+    row_error = F.col("row_error")
+    failed = row_error.isNotNull()
+    df = df.select(
+        "*",
+        F.when(failed, F.array(row_error)).otherwise(labels_where(
+            (F.col(f"_chk{i}"), f"{code}:{f.source_name}") for i, (code, f, _) in enumerate(checks)))
+        .alias("details"),
+        F.when(failed, F.array(F.split(row_error, ":")[0])).otherwise(F.array_distinct(labels_where(
+            (F.col(f"_chk{i}"), code) for i, (code, _, _) in enumerate(checks)))).alias("reasons"),
+        labels_where(flags).alias("flags"))
 
     scratch = ("_raw_", "_c_", "_ok_", "_d_", "_chk")
     keys = [F.col(f"_raw_{fields[contract.source_names.index(u)].name}").alias(f"_key{i}")
@@ -157,19 +162,30 @@ def check(bronze: DataFrame, contract: Contract, regions: DataFrame, *, as_of: d
     return df.select(*[c for c in df.columns if not c.startswith(scratch)], *keys)
 
 
-def mark_duplicates(checked: DataFrame, contract: Contract) -> DataFrame:
-    """A key seen twice in one file among rows that pass every other check: the first occurrence (by
-    line) stands, later ones go to quarantine as DUPLICATE_KEY.
+def duplicate_lines(checked: DataFrame, contract: Contract) -> DataFrame | None:
+    """(file_sha256, line_number) of the rows whose unique key an earlier line of the same file holds,
+    among rows that pass every other check; None when the contract has no unique key.
 
-    The window runs over a narrow projection (file, line, key) of the clean rows, and its few hits join
-    back: sorting whole rows cost ~20 us per row. Persist `checked` first, it is read twice."""
+    The window runs over a narrow projection (file, line, key) of the clean rows: sorting whole rows
+    cost ~20 us per row. The result is small: persist it when several outputs read it."""
     key_cols = [c for c in checked.columns if c.startswith("_key")]
     if not contract.unique:
-        return checked.drop(*key_cols)
+        return None
     w = Window.partitionBy("file_sha256", *key_cols).orderBy("line_number")
-    dups = (checked.where(F.size("reasons") == 0).select("file_sha256", "line_number", *key_cols)
+    return (checked.where(F.size("reasons") == 0).select("file_sha256", "line_number", *key_cols)
             .withColumn("_n", F.row_number().over(w)).where(F.col("_n") > 1)
             .select("file_sha256", "line_number", F.lit(True).alias("_dup")))
+
+
+def mark_duplicates(checked: DataFrame, contract: Contract, dups: DataFrame | None = None) -> DataFrame:
+    """A key seen twice in one file among rows that pass every other check: the first occurrence (by
+    line) stands, later ones go to quarantine as DUPLICATE_KEY. `dups` is `duplicate_lines` of
+    `checked` when the caller already has it."""
+    key_cols = [c for c in checked.columns if c.startswith("_key")]
+    if dups is None:
+        dups = duplicate_lines(checked, contract)
+    if dups is None:
+        return checked.drop(*key_cols)
     dup_detail = F.array(F.lit(f"{R.DUPLICATE_KEY}:{'+'.join(contract.unique)}"))
     dup_reason = F.array(F.lit(R.DUPLICATE_KEY))
     dup = F.col("_dup").isNotNull()
