@@ -12,6 +12,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from dtsen.allocate.programs import UNITS, Program, ProgramSet
+from dtsen.columns import present
 
 # Welfare categories, most severe first (the article's five): selection's second key.
 CATEGORIES = ("Sangat Miskin", "Miskin", "Rentan Miskin", "Hampir Miskin", "Tidak Miskin")
@@ -93,16 +94,13 @@ def _program_row(p: Program, excluded_id: Column, excluded_en: Column) -> Column
         eligible = eligible & ok
     benefit, paid = _units(p)
 
-    def keep(xs: list[Column]) -> Column:
-        return F.filter(F.array(*xs), lambda x: x.isNotNull())
-
     return F.struct(
         lit(key).alias("program"), eligible.alias("eligible"),
         F.when(eligible, benefit).otherwise(lit(0).cast("long")).alias("benefit_rp"),
         F.when(eligible, paid).otherwise(lit(0)).alias("units_paid"),
-        keep([x[1] for x in checks]).alias("reasons_id"), keep([x[2] for x in checks]).alias("reasons_en"),
-        keep([F.when(~x[0], x[1]) for x in checks]).alias("failed_id"),
-        keep([F.when(~x[0], x[2]) for x in checks]).alias("failed_en"))
+        present(x[1] for x in checks).alias("reasons_id"), present(x[2] for x in checks).alias("reasons_en"),
+        present(F.when(~x[0], x[1]) for x in checks).alias("failed_id"),
+        present(F.when(~x[0], x[2]) for x in checks).alias("failed_en"))
 
 
 def exclusions(flags: DataFrame, programs: ProgramSet) -> DataFrame:

@@ -17,6 +17,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
+from dtsen.columns import labels_where
 from dtsen.config import Config, ConfigError
 
 # What each input must hold (the job casts silver columns to these types; tests build frames with them).
@@ -100,7 +101,7 @@ def _active(df: DataFrame) -> DataFrame:
 
 def _sources(*pairs: tuple[Column, str]) -> Column:
     """The agencies that contributed a part: array of names whose condition holds, in the given order."""
-    return F.filter(F.array(*[F.when(cond, F.lit(name)) for cond, name in pairs]), lambda x: x.isNotNull())
+    return labels_where(pairs)
 
 
 def family_regions(residents: DataFrame) -> DataFrame:

@@ -17,6 +17,8 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from dtsen.columns import labels_where
+
 # Profile columns the change table compares (before / after).
 COMPARED = ["members", "formal_workers", "formal_wage_month", "taxpayers", "tax_due_year", "cars", "motorcycles",
             "trucks_buses", "vehicles_value", "pln_capacity_va", "data_complete"]
@@ -69,8 +71,7 @@ def profile_changes(current: DataFrame, previous: DataFrame, *, cycle: str, prev
               (_differs(b("data_complete"), a("data_complete")), "completeness")]
     changes = (F.when(F.col("_in_before").isNull(), F.array(F.lit("new_family")))
                .when(F.col("_in_after").isNull(), F.array(F.lit("family_gone")))
-               .otherwise(F.filter(F.array(*[F.when(both & cond, F.lit(name)) for cond, name in checks]),
-                                   lambda x: x.isNotNull())))
+               .otherwise(labels_where((both & cond, name) for cond, name in checks)))
     out = j.select(
         F.lit(cycle).alias("cycle"), F.lit(previous_cycle).alias("previous_cycle"), "family_id",
         changes.alias("changes"), F.size(joined).cast("int").alias("members_joined"),
