@@ -271,6 +271,7 @@ def refine(spark: SparkSession, conf: Config, cycle: str, source: str, keys: Key
     dups = duplicate_lines(checked, contract)
     if dups is not None:
         dups = dups.persist()
+        dups.count()        # materialized now, so the planner sees how small it is and broadcasts it
     try:
         rows = mark_duplicates(checked, contract, dups)
         ok = F.size("reasons") == 0
