@@ -42,6 +42,7 @@ from dtsen.synth.names import (
 __all__ = [
     "clean_name",
     "digits_only",
+    "join_values",
     "name_key",
     "normalize_address",
     "per_value",
@@ -290,5 +291,10 @@ def per_value(df: DataFrame, column: str, derive: Callable[[DataFrame], DataFram
     `__v`), computed once per value and joined back (NULL joins NULL). Names and addresses repeat: the
     1M-resident registry's 1.01M rows hold 333k distinct names and 2,400 distinct addresses, and the
     name rules cost ~100 us a value."""
-    values = derive(df.select(F.col(column).alias("__v")).distinct())
+    return join_values(df, column, derive(df.select(F.col(column).alias("__v")).distinct()))
+
+
+def join_values(df: DataFrame, column: str, values: DataFrame) -> DataFrame:
+    """df with the columns of `values` (one row per distinct `__v`, as ``per_value`` derives them)
+    joined on `column` (NULL joins NULL)."""
     return df.join(values, df[column].eqNullSafe(values["__v"]), "left").drop("__v")

@@ -203,23 +203,34 @@ def _merge_log(spark: SparkSession, cat: Catalog, rows: DataFrame) -> None:
      .whenNotMatchedInsertAll().execute())
 
 
-def to_silver(valid: DataFrame, contract: Contract, keys: Keys, reference_date) -> DataFrame:
+def name_values(valid: DataFrame, field: str, keys: Keys) -> DataFrame:
+    """Per distinct value of a name field (`__v`): the key and phonetic tokens and the titles for
+    silver, the cleaned name for PII; computed once for both (333k distinct names in the 1M registry)."""
+    key = F.col("__key")          # a column of its own: the phonetic key reads it
+    return (valid.select(F.col(field).alias("__v")).distinct()
+            .withColumn("__key", S.name_key(F.col("__v")))
+            .select("__v", keys.token(key).alias(f"{field}_key_token"),
+                    keys.token(S.phonetic_of_key(key)).alias(f"{field}_phonetic_token"),
+                    # titles (H., HJ., DRS., S.PD., ...) in their own field: they say something, not who
+                    S.titles(F.col("__v")).alias(f"{field}_titles"),
+                    S.clean_name(F.col("__v")).alias(f"__{field}_clean")))
+
+
+def _names(valid: DataFrame, field: str, keys: Keys, names: dict[str, DataFrame] | None) -> DataFrame:
+    return S.join_values(valid, field, names[field] if names else name_values(valid, field, keys))
+
+
+def to_silver(valid: DataFrame, contract: Contract, keys: Keys, reference_date,
+              names: dict[str, DataFrame] | None = None) -> DataFrame:
     """Silver rows: lineage, identifiers as tokens, name keys as tokens, titles, birth year and age,
-    non-personal attributes as typed."""
+    non-personal attributes as typed. `names`: `name_values` per name field, when already computed."""
     cols = [F.col(c) for c in LINEAGE]
     for f in contract.fields:
         c = F.col(f.name)
         if f.is_identity:
             cols.append(keys.token(c).alias(f"{f.name}_token"))
         elif f.type == "name":
-            # titles (H., HJ., DRS., S.PD., ...) in their own field: they say something, but not who
-            def name_fields(values: DataFrame, n: str = f.name) -> DataFrame:
-                key = F.col("__key")          # a column of its own: the phonetic key reads it
-                return values.withColumn("__key", S.name_key(F.col("__v"))).select(
-                    "__v", keys.token(key).alias(f"{n}_key_token"),
-                    keys.token(S.phonetic_of_key(key)).alias(f"{n}_phonetic_token"),
-                    S.titles(F.col("__v")).alias(f"{n}_titles"))
-            valid = S.per_value(valid, f.name, name_fields)
+            valid = _names(valid, f.name, keys, names)
             cols += [F.col(f"{f.name}_{x}") for x in ("key_token", "phonetic_token", "titles")]
         elif f.type == "date" and f.pii:
             cols += [F.year(c).alias(f"{f.name.replace('_date', '')}_year"),
@@ -230,17 +241,20 @@ def to_silver(valid: DataFrame, contract: Contract, keys: Keys, reference_date) 
     return valid.select(*cols, "flags")
 
 
-def to_pii(valid: DataFrame, contract: Contract, keys: Keys) -> DataFrame | None:
+def to_pii(valid: DataFrame, contract: Contract, keys: Keys,
+           names: dict[str, DataFrame] | None = None) -> DataFrame | None:
     """Restricted PII rows: (cycle, source, record_key, pii_enc), the personal fields sealed in one
     AES-GCM ciphertext (`Keys.unseal` opens it): names as registered (titles included), dates as
     yyyy-MM-dd, addresses normalized. Name keys are not kept: they are pure functions of the name."""
     sealed = {}
     for f in contract.fields:
         c = F.col(f.name)
-        if f.type in ("name", "address"):
-            clean = S.clean_name if f.type == "name" else S.normalize_address
-            valid = S.per_value(valid, f.name, lambda v, clean=clean, n=f.name: v.select(
-                "__v", clean(F.col("__v")).alias(f"__{n}_clean")))
+        if f.type == "name":
+            valid = _names(valid, f.name, keys, names)
+            sealed[f.name] = F.col(f"__{f.name}_clean")
+        elif f.type == "address":
+            valid = S.per_value(valid, f.name, lambda v, n=f.name: v.select(
+                "__v", S.normalize_address(F.col("__v")).alias(f"__{n}_clean")))
             sealed[f.name] = F.col(f"__{f.name}_clean")
         elif f.type == "date" and f.pii:
             sealed[f.name] = F.date_format(c, "yyyy-MM-dd")
@@ -267,21 +281,25 @@ def refine(spark: SparkSession, conf: Config, cycle: str, source: str, keys: Key
                                        month=(cyc.start_month - 1 + cyc.months) % 12 + 1)
     bronze = cat.read(spark, "bronze_rows", cycle).where(F.col("source") == source)
     checked = check(bronze, contract, regions, as_of=as_of).drop("values").persist()
-    # the few duplicate lines, found once: silver, PII and quarantine each join them back
-    dups = duplicate_lines(checked, contract)
-    if dups is not None:
-        dups = dups.persist()
-        dups.count()        # materialized now, so the planner sees how small it is and broadcasts it
+    dups, names = None, {}
     try:
+        # the few duplicate lines, found once: silver, PII and quarantine each join them back
+        dups = duplicate_lines(checked, contract)
+        if dups is not None:
+            dups = dups.persist()
+            dups.count()    # materialized now, so the planner sees how small it is and broadcasts it
         rows = mark_duplicates(checked, contract, dups)
         ok = F.size("reasons") == 0
-        cat.write(to_silver(rows.where(ok), contract, keys, cyc.reference_date), f"silver_{contract.silver}",
+        # each name's standardized forms, once for silver and PII (cached by the silver write)
+        names = {f.name: name_values(rows.where(ok), f.name, keys).persist()
+                 for f in contract.fields if f.type == "name"}
+        cat.write(to_silver(rows.where(ok), contract, keys, cyc.reference_date, names), f"silver_{contract.silver}",
                   cycle=cycle)
         if contract.silver == "person":
             membership = cat.read(spark, "silver_person", cycle).select(
                 "cycle", "record_key", "kk_token", "nik_token", "relationship")
             cat.write(membership, "silver_family_membership", cycle=cycle)
-        pii = to_pii(rows.where(ok), contract, keys)
+        pii = to_pii(rows.where(ok), contract, keys, names)
         quarantine = rows.where(~ok).select(
             "cycle", "source", "file_name", "file_sha256", "line_number", "record_key", "raw_line", "raw_hash",
             "reasons", "details", "contract_version", F.lit(quarantined_at).alias("quarantined_at"))
@@ -291,9 +309,9 @@ def refine(spark: SparkSession, conf: Config, cycle: str, source: str, keys: Key
                 _write_source(cat, pii, "pii", cycle, source)
             _write_source(cat, quarantine, "quarantine", cycle, source)
     finally:
-        checked.unpersist()
-        if dups is not None:
-            dups.unpersist()
+        for df in (checked, dups, *names.values()):
+            if df is not None:
+                df.unpersist()
 
 
 def _write_source(cat: Catalog, df: DataFrame, table: str, cycle: str, source: str | list[str]) -> None:
