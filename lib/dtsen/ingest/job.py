@@ -216,21 +216,17 @@ def name_values(valid: DataFrame, field: str, keys: Keys) -> DataFrame:
                     S.clean_name(F.col("__v")).alias(f"__{field}_clean")))
 
 
-def _names(valid: DataFrame, field: str, keys: Keys, names: dict[str, DataFrame] | None) -> DataFrame:
-    return S.join_values(valid, field, names[field] if names else name_values(valid, field, keys))
-
-
 def to_silver(valid: DataFrame, contract: Contract, keys: Keys, reference_date,
-              names: dict[str, DataFrame] | None = None) -> DataFrame:
+              names: dict[str, DataFrame]) -> DataFrame:
     """Silver rows: lineage, identifiers as tokens, name keys as tokens, titles, birth year and age,
-    non-personal attributes as typed. `names`: `name_values` per name field, when already computed."""
+    non-personal attributes as typed. `names`: `name_values` of each name field."""
     cols = [F.col(c) for c in LINEAGE]
     for f in contract.fields:
         c = F.col(f.name)
         if f.is_identity:
             cols.append(keys.token(c).alias(f"{f.name}_token"))
         elif f.type == "name":
-            valid = _names(valid, f.name, keys, names)
+            valid = S.join_values(valid, f.name, names[f.name])
             cols += [F.col(f"{f.name}_{x}") for x in ("key_token", "phonetic_token", "titles")]
         elif f.type == "date" and f.pii:
             cols += [F.year(c).alias(f"{f.name.replace('_date', '')}_year"),
@@ -241,16 +237,16 @@ def to_silver(valid: DataFrame, contract: Contract, keys: Keys, reference_date,
     return valid.select(*cols, "flags")
 
 
-def to_pii(valid: DataFrame, contract: Contract, keys: Keys,
-           names: dict[str, DataFrame] | None = None) -> DataFrame | None:
+def to_pii(valid: DataFrame, contract: Contract, keys: Keys, names: dict[str, DataFrame]) -> DataFrame | None:
     """Restricted PII rows: (cycle, source, record_key, pii_enc), the personal fields sealed in one
     AES-GCM ciphertext (`Keys.unseal` opens it): names as registered (titles included), dates as
-    yyyy-MM-dd, addresses normalized. Name keys are not kept: they are pure functions of the name."""
+    yyyy-MM-dd, addresses normalized. Name keys are not kept: they are pure functions of the name.
+    `names`: `name_values` of each name field (its cleaned form is sealed)."""
     sealed = {}
     for f in contract.fields:
         c = F.col(f.name)
         if f.type == "name":
-            valid = _names(valid, f.name, keys, names)
+            valid = S.join_values(valid, f.name, names[f.name])
             sealed[f.name] = F.col(f"__{f.name}_clean")
         elif f.type == "address":
             valid = S.per_value(valid, f.name, lambda v, n=f.name: v.select(
