@@ -129,3 +129,19 @@ def test_parquet_rows_and_a_truncated_parquet():
     assert [r.values for r in got.rows] == [["1", "3201011508950001", "A", "15-08-1995"], ["2", None, "B", "x"]]
     cut = read_bytes(buf.getvalue()[: len(buf.getvalue()) // 2], PARQUET)
     assert cut.reason == R.FILE_CORRUPT and cut.rows == []
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list(',;|\t"\r\x00 ab\u00e9\u2028\'\\')), max_size=24),
+       st.sampled_from([",", ";", "|", "\t"]))
+def test_a_line_splits_exactly_as_the_csv_module_splits_it(text, sep):
+    """Lines without quotes take a fast path (str.split): it must agree with csv on every line."""
+    import csv
+
+    from dtsen.ingest.reader import _fields
+
+    try:
+        expected = next(csv.reader([text], delimiter=sep), [])
+    except csv.Error:
+        expected = None
+    assert _fields(text, sep) == expected

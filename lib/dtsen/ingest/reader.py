@@ -130,7 +130,11 @@ def _screen(i: int, raw: bytes, cut_here: bool) -> tuple[str, str, Row | None]:
 
 
 def _fields(text: str, sep: str) -> list[str] | None:
-    """One CSV line's fields; None when it cannot be parsed (a bare carriage return, for one)."""
+    """One CSV line's fields; None when it cannot be parsed (a bare carriage return, for one).
+    A line without quotes, carriage returns or NULs splits exactly as the csv module would split it,
+    at a fraction of the cost of a csv reader per line (most agency rows are such lines)."""
+    if '"' not in text and "\r" not in text and "\x00" not in text:
+        return text.split(sep)
     try:
         return next(csv.reader([text], delimiter=sep), [])
     except csv.Error:
