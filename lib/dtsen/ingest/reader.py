@@ -134,7 +134,7 @@ def _fields(text: str, sep: str) -> list[str] | None:
     A line without quotes, carriage returns or NULs splits exactly as the csv module would split it,
     at a fraction of the cost of a csv reader per line (most agency rows are such lines)."""
     if '"' not in text and "\r" not in text and "\x00" not in text:
-        return text.split(sep)
+        return text.split(sep) if text else []
     try:
         return next(csv.reader([text], delimiter=sep), [])
     except csv.Error:
