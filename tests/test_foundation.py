@@ -67,6 +67,49 @@ def test_catalog_write_replaces_only_that_cycle(spark, conf):
     assert cat.read(spark, "t_demo", version=1).where(F.col("cycle") == "2026H2").count() == 1
 
 
+def _file_stats(path: str) -> list[dict]:
+    """The per-file statistics of every file the table's log added, as Delta wrote them."""
+    import glob
+    import json
+
+    out = []
+    for name in sorted(glob.glob(os.path.join(path, "_delta_log", "*.json"))):
+        with open(name) as fh:
+            out += [json.loads(a["add"]["stats"]) for a in map(json.loads, fh) if "add" in a]
+    return out
+
+
+def test_statistics_are_kept_only_on_the_configured_columns(spark, conf):
+    def catalog(stats):
+        entry = {"path": "scratch/t_stats", "partition_by": ["cycle"]}
+        return Catalog(conf.with_overrides({"catalog": {"tables": {"t_stats": {**entry, **stats}}}}))
+
+    df = spark.createDataFrame([(1, "a", "x", "2026H1"), (2, "b", "y", "2026H1")],
+                               "k int, source string, token string, cycle string").coalesce(1)
+    cat = catalog({"stats_columns": ["source"]})
+    cat.write(df, "t_stats", cycle="2026H1")
+    first = _file_stats(cat.path("t_stats"))[-1]
+    assert first["numRecords"] == 2
+    assert set(first["minValues"]) == {"source"} and first["minValues"]["source"] == "a"
+    assert cat.align_properties(spark, ["t_stats"]) == []             # already as configured
+
+    none = catalog({"stats_columns": []})                               # the catalog entry changes
+    assert none.align_properties(spark, ["t_stats"]) == ["t_stats"]
+    none.write(df, "t_stats", cycle="2026H1")
+    after = _file_stats(cat.path("t_stats"))[-1]
+    assert after["numRecords"] == 2 and not after.get("minValues")
+    default = catalog({})                                               # back to Delta's default: all columns
+    assert default.align_properties(spark, ["t_stats"]) == ["t_stats"]
+    default.write(df, "t_stats", cycle="2026H1")
+    assert set(_file_stats(cat.path("t_stats"))[-1]["minValues"]) == {"k", "source", "token"}
+
+
+def test_bad_statistics_columns_are_a_config_error(conf):
+    cat = Catalog(conf.with_overrides({"catalog": {"tables": {"t_bad": {"path": "x", "stats_columns": "source"}}}}))
+    with pytest.raises(ConfigError, match="stats_columns must be a list"):
+        cat.spec("t_bad")
+
+
 def test_unknown_table_is_a_config_error(conf):
     with pytest.raises(ConfigError, match="not in the catalog"):
         Catalog(conf).path("no_such_table")

@@ -151,8 +151,7 @@ def land(spark: SparkSession, conf: Config, cycle: str, wanted: list[str], inges
               .withColumn("ingested_at", F.lit(ingest_time))
               .select("cycle", "source", "file_name", "file_sha256", "line_number", "record_key", "raw_line",
                       "raw_hash", "values", "row_error", "contract_version", "ingested_at"))
-    spec = cat.spec("bronze_rows")
-    bronze.write.format("delta").mode("append").partitionBy(*spec.partition_by).save(spec.path)
+    cat.writer(bronze, "bronze_rows").mode("append").save(cat.path("bronze_rows"))
     infos = []
     for name in sorted(os.listdir(info_dir)):
         with open(os.path.join(info_dir, name)) as fh:
@@ -202,8 +201,7 @@ def _merge_log(spark: SparkSession, cat: Catalog, rows: DataFrame) -> None:
 
     fresh = rows.where(F.col("status") != "skipped")
     if not cat.exists(spark, "ingest_files"):
-        spec = cat.spec("ingest_files")
-        fresh.write.format("delta").partitionBy(*spec.partition_by).save(spec.path)
+        cat.writer(fresh, "ingest_files").save(cat.path("ingest_files"))
         return
     (DeltaTable.forPath(spark, cat.path("ingest_files")).alias("t")
      .merge(fresh.alias("s"), "t.cycle = s.cycle AND t.source = s.source AND t.file_name = s.file_name "
@@ -273,11 +271,20 @@ _SHARED_TABLES = threading.Lock()
 
 
 def refine(spark: SparkSession, conf: Config, cycle: str, source: str, keys: Keys, regions: DataFrame,
-           quarantined_at: datetime) -> None:
+           quarantined_at: datetime) -> dict[str, float]:
     """Step 2 for one source: validate the cycle's bronze rows; write silver, PII and quarantine.
+    Returns the seconds each step took (the step ends when its output is materialized or written).
 
     Validation runs once into a cache (without the parsed value array), the duplicate keys once into
     another; silver, PII and quarantine each compute only their own columns from them."""
+    steps: dict[str, float] = {}
+    clock = [time.time()]
+
+    def done(step: str) -> None:
+        now = time.time()
+        steps[step] = round(now - clock[0], 1)
+        clock[0] = now
+
     cat = Catalog(conf)
     contract = load_contract(conf, source)
     cyc = parse_cycle(cycle)
@@ -287,11 +294,14 @@ def refine(spark: SparkSession, conf: Config, cycle: str, source: str, keys: Key
     checked = check(bronze, contract, regions, as_of=as_of).drop("values").persist()
     dups, names = None, {}
     try:
+        checked.count()
+        done("validate")
         # the few duplicate lines, found once: silver, PII and quarantine each join them back
         dups = duplicate_lines(checked, contract)
         if dups is not None:
             dups = dups.persist()
             dups.count()    # materialized now, so the planner sees how small it is and broadcasts it
+        done("duplicates")
         rows = mark_duplicates(checked, contract, dups)
         ok = F.size("reasons") == 0
         # each name's standardized forms, once for silver and PII (cached by the silver write)
@@ -299,10 +309,12 @@ def refine(spark: SparkSession, conf: Config, cycle: str, source: str, keys: Key
                  for f in contract.fields if f.type == "name"}
         cat.write(to_silver(rows.where(ok), contract, keys, cyc.reference_date, names), f"silver_{contract.silver}",
                   cycle=cycle)
+        done("silver")
         if contract.silver == "person":
             membership = cat.read(spark, "silver_person", cycle).select(
                 "cycle", "record_key", "kk_token", "nik_token", "relationship")
             cat.write(membership, "silver_family_membership", cycle=cycle)
+            done("membership")
         pii = to_pii(rows.where(ok), contract, keys, names)
         quarantine = rows.where(~ok).select(
             "cycle", "source", "file_name", "file_sha256", "line_number", "record_key", "raw_line", "raw_hash",
@@ -311,19 +323,21 @@ def refine(spark: SparkSession, conf: Config, cycle: str, source: str, keys: Key
         with _SHARED_TABLES:
             if pii is not None:
                 _write_source(cat, pii, "pii", cycle, source)
+                done("pii")
             _write_source(cat, quarantine, "quarantine", cycle, source)
+            done("quarantine")
     finally:
         for df in (checked, dups, *names.values()):
             if df is not None:
                 df.unpersist()
+    return steps
 
 
 def _write_source(cat: Catalog, df: DataFrame, table: str, cycle: str, source: str | list[str]) -> None:
     """Replace exactly the (cycle, source) slices of a table shared by all sources."""
-    spec = cat.spec(table)
     names = ", ".join(f"'{s}'" for s in ([source] if isinstance(source, str) else sorted(source)))
-    (df.write.format("delta").mode("overwrite").partitionBy(*spec.partition_by)
-     .option("replaceWhere", f"cycle = '{cycle}' AND source IN ({names})").save(spec.path))
+    (cat.writer(df, table).mode("overwrite")
+     .option("replaceWhere", f"cycle = '{cycle}' AND source IN ({names})").save(cat.path(table)))
 
 
 def ingest(spark: SparkSession, conf: Config, *, cycle: str, source: str | None = None,
@@ -339,6 +353,11 @@ def ingest(spark: SparkSession, conf: Config, *, cycle: str, source: str | None 
     protect_session(spark, keys)
     cat = Catalog(conf)
     t0 = time.time()
+    tables = ["bronze_rows", "ingest_files", "quarantine", "pii", "silver_family_membership",
+              *sorted({f"silver_{load_contract(conf, s).silver}" for s in wanted})]
+    altered = cat.align_properties(spark, tables)
+    if altered:
+        log.info("statistics properties set from the catalog on %s", ", ".join(altered))
     landed = land(spark, conf, cycle, wanted, now)
     land_seconds = round(time.time() - t0, 1)
     if not cat.exists(spark, "bronze_rows"):
@@ -346,12 +365,13 @@ def ingest(spark: SparkSession, conf: Config, *, cycle: str, source: str | None 
     regions = region_reference(spark).persist()
     present = {r["source"] for r in cat.read(spark, "bronze_rows", cycle).select("source").distinct().collect()}
     seconds: dict[str, float] = {}
+    steps: dict[str, dict[str, float]] = {}
 
     def one(s: str) -> None:
         t = time.time()
-        refine(spark, conf, cycle, s, keys, regions, now)
+        steps[s] = refine(spark, conf, cycle, s, keys, regions, now)
         seconds[s] = round(time.time() - t, 1)
-        log.info("ingested %s in %.1f s", s, seconds[s])
+        log.info("ingested %s in %.1f s (%s)", s, seconds[s], ", ".join(f"{k} {v}" for k, v in steps[s].items()))
 
     todo = [s for s in wanted if s in present]
     for s in sorted(set(wanted) - present):
@@ -361,6 +381,7 @@ def ingest(spark: SparkSession, conf: Config, *, cycle: str, source: str | None 
         list(pool.map(one, todo))
     t0 = time.time()
     recon = reconcile(spark, cat, cycle, wanted, now)
+    log.info("reconciled %d files in %.1f s", len(recon), time.time() - t0)
     report = quality_report(spark, cat, cycle)
     bad = recon[~recon["balanced"]]
     summary = {"cycle": cycle, **landed, "sources": len(todo),
@@ -369,7 +390,8 @@ def ingest(spark: SparkSession, conf: Config, *, cycle: str, source: str | None 
                "files_unbalanced": int(len(bad)), "report": report, "land_seconds": land_seconds,
                "reconcile_seconds": round(time.time() - t0, 1),
                "rows_by_source": {k: int(v) for k, v in recon.groupby("source")["rows_in"].sum().items()},
-               "seconds_by_source": seconds, "wall_seconds": round(time.time() - started, 1)}
+               "seconds_by_source": seconds, "step_seconds_by_source": steps,
+               "wall_seconds": round(time.time() - started, 1)}
     if len(bad):
         raise ReconciliationError(
             f"reconciliation failed for {len(bad)} file(s) of cycle {cycle}: rows in != accepted + quarantined, "
