@@ -37,7 +37,8 @@ def main() -> int:
         if args.lake is None:
             shutil.rmtree(lake, ignore_errors=True)
     per_source = {src: {"rows": s["rows_by_source"][src], "seconds": sec,
-                        "rows_per_second": round(s["rows_by_source"][src] / sec) if sec else None}
+                        "rows_per_second": round(s["rows_by_source"][src] / sec) if sec else None,
+                        "steps": s["step_seconds_by_source"][src]}
                   for src, sec in s["seconds_by_source"].items()}
     figures = {"benchmark": "ingest", "cycle": args.cycle, "residents": args.residents,
                "rows_in": s["rows_in"], "rows_accepted": s["rows_accepted"], "rows_quarantined": s["rows_quarantined"],
