@@ -53,10 +53,19 @@ def test_training_runs_are_tracked_with_data_versions_plots_and_a_signature(scor
         plots = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
         assert {f"plots/{n}.png" for n in ("calibration", "decile_confusion", "feature_importance",
                                            "error_by_province")} <= plots
+    # the challenger carries equal-opportunity offsets per family type (conf/test/score.yml), logged
+    # with the run and read from the input the signature names; the baseline carries none
+    lgb, ols = tracked["lightgbm"].data.params, tracked["ols"].data.params
+    assert lgb["equalize_by"] == "family_type" and ols["equalize_by"] == "none"
+    offsets = {k[len("offset."):]: float(v) for k, v in lgb.items() if k.startswith("offset.")}
+    assert len(offsets) >= 2 and len(set(offsets.values())) >= 2
+    assert not any(k.startswith("offset.") for k in ols)
     v = client.get_model_version(registry.model_name(conf), t["runs"]["lightgbm"]["version"])
     info = __import__("mlflow").models.get_model_info(f"models:/{registry.model_name(conf)}/{v.version}")
-    assert info.signature is not None and "log_members" in info.signature.inputs.input_names()
+    assert info.signature is not None and {"log_members", "family_type"} <= set(info.signature.inputs.input_names())
     assert info.saved_input_example_info is not None
+    model = registry.load(registry.model_name(conf), v)
+    assert model.offset_by == "family_type" and model.offsets == pytest.approx(offsets, abs=1e-6)
 
 
 def test_the_first_champion_passed_the_floors_and_both_aliases_are_set(scored, client, conf):

@@ -4,15 +4,19 @@ treat both alike.
 
 Both predict log per-capita consumption; `contributions` splits each prediction into a base value
 plus one additive part per feature (exact for both: coefficient x centred value for OLS, tree SHAP
-from LightGBM's own `pred_contrib`), which the explanations turn into reasons.
+from LightGBM's own `pred_contrib`), which the explanations turn into reasons. A model may carry
+equal-opportunity offsets per group (fairness.py): they shift the base value of the group's families,
+never a feature's part, so they are no reason.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import mlflow.pyfunc
 import numpy as np
 import pandas as pd
+
+from dtsen.score.fairness import apply_offsets
 
 OLS, LIGHTGBM = "ols", "lightgbm"
 KINDS = (OLS, LIGHTGBM)
@@ -51,6 +55,8 @@ class WelfareModel(mlflow.pyfunc.PythonModel):
     groups: dict[str, _Linear] = field(default_factory=dict)     # OLS: region group -> fit ("*": national)
     booster_model: str | None = None                             # LightGBM: the booster as text
     categorical: list[str] = field(default_factory=list)
+    offset_by: str | None = None                                 # equal-opportunity offsets (fairness.py):
+    offsets: dict[str, float] = field(default_factory=dict)      # group -> shift of the log prediction
     _booster: object = field(default=None, repr=False, compare=False)
 
     # -- fitting ---------------------------------------------------------------------------------
@@ -93,13 +99,31 @@ class WelfareModel(mlflow.pyfunc.PythonModel):
             self._booster = lgb.Booster(model_str=self.booster_model)
         return self._booster
 
+    def rounds(self) -> int | None:
+        """The boosting rounds a LightGBM model kept (None for OLS)."""
+        return self._lgb().current_iteration() if self.kind == LIGHTGBM else None
+
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state["_booster"] = None               # rebuilt from the text on first use
         return state
 
+    def __setstate__(self, state: dict) -> None:
+        # a model pickled before the offsets existed has none
+        self.__dict__.update({"offset_by": None, "offsets": {}, **state})
+
     def _matrix(self, x: pd.DataFrame) -> pd.DataFrame:
         return x[self.features].astype("float64")
+
+    def with_offsets(self, by: str, offsets: dict[str, float]) -> WelfareModel:
+        return replace(self, offset_by=by, offsets=dict(offsets), _booster=None)
+
+    def _offset(self, x: pd.DataFrame) -> np.ndarray | float:
+        if not self.offsets:
+            return 0.0
+        if self.offset_by not in x.columns:
+            raise ValueError(f"this model shifts its predictions by {self.offset_by}: the input needs that column")
+        return apply_offsets(self.offsets, x[self.offset_by].fillna("unknown").to_numpy())
 
     def _ols_parts(self, x: pd.DataFrame, region_group: pd.Series | None) -> tuple[np.ndarray, np.ndarray]:
         arr = self._matrix(x).to_numpy()
@@ -118,15 +142,17 @@ class WelfareModel(mlflow.pyfunc.PythonModel):
     def contributions(self, x: pd.DataFrame, region_group: pd.Series | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(base, parts): log pcc = base + parts.sum(axis=1); parts is (rows, features)."""
         if self.kind == OLS:
-            return self._ols_parts(x, region_group)
-        out = self._lgb().predict(self._matrix(x), pred_contrib=True)
-        return out[:, -1], out[:, :-1]
+            base, parts = self._ols_parts(x, region_group)
+        else:
+            out = self._lgb().predict(self._matrix(x), pred_contrib=True)
+            base, parts = out[:, -1], out[:, :-1]
+        return base + self._offset(x), parts
 
     def log_pcc(self, x: pd.DataFrame, region_group: pd.Series | None = None) -> np.ndarray:
         if self.kind == OLS:
             base, parts = self._ols_parts(x, region_group)
-            return base + parts.sum(axis=1)
-        return self._lgb().predict(self._matrix(x))
+            return base + parts.sum(axis=1) + self._offset(x)
+        return self._lgb().predict(self._matrix(x)) + self._offset(x)
 
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         group = model_input["region_group"] if "region_group" in model_input.columns else None

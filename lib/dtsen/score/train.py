@@ -31,8 +31,8 @@ from dtsen.catalog import Catalog
 from dtsen.config import Config, ConfigError
 from dtsen.resolve.ids import family_id as family_id_of_kk
 from dtsen.score import evaluate as ev
+from dtsen.score import fairness, plots
 from dtsen.score import features as fx
-from dtsen.score import plots
 from dtsen.score.model import KINDS, LIGHTGBM, OLS, WelfareModel
 
 log = logging.getLogger("dtsen.score.train")
@@ -130,18 +130,52 @@ def training_set(spark: SparkSession, conf: Config, seed: int) -> tuple[pd.DataF
     return pdf, versions, acc, StructType([*feats.schema.fields, StructField(SPLIT, StringType())])
 
 
-def fit(kind: str, conf: Config, data: pd.DataFrame, seed: int) -> WelfareModel:
+def _fit_base(kind: str, conf: Config, tr: pd.DataFrame, va: pd.DataFrame | None, seed: int,
+              rounds: int | None = None) -> WelfareModel:
+    """One model of `kind` on `tr`; LightGBM stops early on `va`, or runs exactly `rounds` rounds."""
     feats = fx.model_features(conf, kind)
-    tr, va = data[data[SPLIT] == "train"], data[data[SPLIT] == "validation"]
     y, w = np.log(tr[LABEL].to_numpy()), tr[WEIGHT].to_numpy()
     if kind == OLS:
         return WelfareModel.fit_ols(tr[feats], y, w, tr[fx.REGION_GROUP],
                                     int(conf.get("score.models.ols.min_group_families")))
     m = conf.section("score.models.lightgbm")
+    valid = None if va is None else (va[feats], np.log(va[LABEL].to_numpy()), va[WEIGHT].to_numpy())
     return WelfareModel.fit_lightgbm(
-        tr[feats], y, w, (va[feats], np.log(va[LABEL].to_numpy()), va[WEIGHT].to_numpy()),
-        params=dict(m["params"]), categorical=list(m.get("categorical", [])),
-        num_boost_round=int(m["num_boost_round"]), early_stopping_rounds=int(m["early_stopping_rounds"]), seed=seed)
+        tr[feats], y, w, valid, params=dict(m["params"]), categorical=list(m.get("categorical", [])),
+        num_boost_round=rounds or int(m["num_boost_round"]), early_stopping_rounds=int(m["early_stopping_rounds"]),
+        seed=seed)
+
+
+def held_out_scores(kind: str, conf: Config, data: pd.DataFrame, model: WelfareModel, seed: int,
+                    folds: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """(families, predicted log consumption none of whose models saw them): the validation split
+    scored by `model`, and with folds >= 2 the train split too, each family by a model fitted on the
+    other folds (the same settings; LightGBM with the rounds `model` kept)."""
+    tr, va = data[data[SPLIT] == "train"], data[data[SPLIT] == "validation"]
+    parts, scores = [va], [model.log_pcc(va, va[fx.REGION_GROUP])]
+    if folds >= 2:
+        fold = np.array([int(hashlib.sha256(f"{seed}|fold|{f}".encode()).hexdigest()[:8], 16) % folds
+                         for f in tr["family_id"]])
+        for k in range(folds):
+            inner = _fit_base(kind, conf, tr[fold != k], None, seed, rounds=model.rounds())
+            out = tr[fold == k]
+            parts.append(out)
+            scores.append(inner.log_pcc(out, out[fx.REGION_GROUP]))
+    return pd.concat(parts), np.concatenate(scores)
+
+
+def fit(kind: str, conf: Config, data: pd.DataFrame, seed: int) -> WelfareModel:
+    """The model of `kind` fitted on the train split; with score.models.<kind>.equalize, carrying
+    equal-opportunity offsets fitted on held-out predictions (fairness.py, held_out_scores)."""
+    equalize = fairness.EqualizeParams.from_conf(conf, kind)
+    va = data[data[SPLIT] == "validation"]
+    model = _fit_base(kind, conf, data[data[SPLIT] == "train"], va, seed)
+    if equalize.by is None or len(va) == 0:
+        return model
+    held, score = held_out_scores(kind, conf, data, model, seed, equalize.folds)
+    offsets = fairness.fit_offsets(score, held[LABEL].to_numpy(), held[WEIGHT].to_numpy(),
+                                   held[equalize.by].to_numpy(), held["family_id"].to_numpy(), equalize)
+    return model.with_offsets(equalize.by, offsets) if offsets else model
 
 
 def predict(model: WelfareModel, df: pd.DataFrame) -> np.ndarray:
@@ -183,7 +217,7 @@ def log_model_run(conf: Config, exp: str, kind: str, model: WelfareModel, data: 
                         if k.startswith("validation_exclusion_error") or k == "validation_spearman"})
     counts = data[SPLIT].value_counts()
     name = str(conf.get("score.registered_model"))
-    example = data[model.features + [fx.REGION_GROUP]].head(5)
+    example = data[model.features + [fx.REGION_GROUP] + ([model.offset_by] if model.offsets else [])].head(5)
     with mlflow.start_run(experiment_id=exp, run_name=f"{kind}-{train_id}") as run:
         mlflow.set_tags({"model_kind": kind, "train_id": train_id, "stage": "train"})
         mlflow.log_params({
@@ -194,7 +228,9 @@ def log_model_run(conf: Config, exp: str, kind: str, model: WelfareModel, data: 
             **{f"labels_{k}": v for k, v in accounting.items()},
             **({f"lgbm_{k}": v for k, v in conf.section("score.models.lightgbm.params").items()}
                if kind == LIGHTGBM else {"min_group_families": conf.get("score.models.ols.min_group_families"),
-                                          "region_fits": ",".join(sorted(model.groups))})})
+                                          "region_fits": ",".join(sorted(model.groups))}),
+            "equalize_by": model.offset_by if model.offsets else "none",
+            **{f"offset.{g}": v for g, v in model.offsets.items()}})
         mlflow.log_metrics(metrics)
         mlflow.log_dict({"features": model.features}, "features.json")
         mlflow.log_dict(result, "evaluation.json")
