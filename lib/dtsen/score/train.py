@@ -150,7 +150,10 @@ def held_out_scores(kind: str, conf: Config, data: pd.DataFrame, model: WelfareM
                     folds: int) -> tuple[pd.DataFrame, np.ndarray]:
     """(families, predicted log consumption none of whose models saw them): the validation split
     scored by `model`, and with folds >= 2 the train split too, each family by a model fitted on the
-    other folds (the same settings; LightGBM with the rounds `model` kept)."""
+    other folds (the same settings; LightGBM with the rounds `model` kept). `model` carries no offsets:
+    the fold models have none, and the scores of both must be alike."""
+    if model.offsets:
+        raise ValueError("held_out_scores needs the model without its offsets")
     tr, va = data[data[SPLIT] == "train"], data[data[SPLIT] == "validation"]
     parts, scores = [va], [model.log_pcc(va, va[fx.REGION_GROUP])]
     if folds >= 2:
