@@ -174,3 +174,40 @@ def test_same_content_under_two_names_is_ingested_once(ingested, spark, cat, con
     assert list(bronze["file_name"]) == ["a_" + first]
     recon = cat.read(spark, "ingest_reconciliation", cycle).toPandas()
     assert recon["balanced"].all() and got["rows_in"] == bronze["count"].sum() > 0
+
+
+def test_each_row_gets_its_own_names_tokens(ingested, spark, cat, conf):
+    """Names are standardized once for all sources (one dictionary of distinct values): every source's
+    silver row must still carry the tokens of the name in its own PII record, as the pure-Python
+    reference computes them, and titles as the reference splits them."""
+    from dtsen.contracts import load_contract, sources
+    from dtsen.synth.names import name_key, phonetic_key, split_titles
+
+    keys = load_keys(conf)
+    checked = set()
+    for source in sources(conf):
+        contract = load_contract(conf, source)
+        fields = [f.name for f in contract.fields if f.type == "name"]
+        if not fields:
+            continue
+        silver = cat.read(spark, f"silver_{contract.silver}", CYCLE).where(F.col("source") == source)
+        pii = cat.read(spark, "pii", CYCLE).where(F.col("source") == source).select(
+            "record_key", keys.unseal(F.col("pii_enc")).alias("pii"))
+        got = (silver.join(pii, "record_key")
+               .select(*[F.col("pii")[f].alias(f) for f in fields],
+                       *[F.col(f"{f}_{x}").alias(f"{f}_{x}") for f in fields
+                         for x in ("key_token", "phonetic_token", "titles")])
+               .orderBy(F.rand(7)).limit(300).toPandas())
+        assert len(got) > 0, source
+        for f in fields:
+            for row in got.itertuples():
+                name = getattr(row, f)
+                if name is None:
+                    assert getattr(row, f"{f}_key_token") is None
+                    continue
+                key, sound = name_key(name), phonetic_key(name)
+                assert getattr(row, f"{f}_key_token") == (keys.token_py(key) if key else None), (source, name)
+                assert getattr(row, f"{f}_phonetic_token") == (keys.token_py(sound) if sound else None), (source, name)
+                assert list(getattr(row, f"{f}_titles")) == split_titles(name)[1], (source, name)
+        checked.add(source)
+    assert len(checked) >= 5, checked

@@ -27,7 +27,8 @@ def region_reference(spark: SparkSession) -> DataFrame:
     return spark.createDataFrame(rows, "level string, code string")
 
 
-def _raw(i: int) -> Column:
+def raw_value(i: int) -> Column:
+    """Field i of a bronze row as validation reads it: trimmed, blank -> NULL."""
     v = F.trim(F.get(F.col("values"), i))
     return F.when(v == "", F.lit(None)).otherwise(v)
 
@@ -46,7 +47,7 @@ def check(bronze: DataFrame, contract: Contract, regions: DataFrame, *, as_of: d
     fields cost ~40 casts each)."""
     fields = contract.fields
     # 1. raw text per field
-    df = bronze.select("*", *[_raw(i).alias(f"_raw_{f.name}") for i, f in enumerate(fields)])
+    df = bronze.select("*", *[raw_value(i).alias(f"_raw_{f.name}") for i, f in enumerate(fields)])
     # 2. values that need a second look: parsed numbers, cleaned codes
     pre = []
     for f in fields:
