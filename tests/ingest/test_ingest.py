@@ -100,11 +100,29 @@ def test_reingest_adds_nothing(ingested, spark, cat, conf):
     assert again["rows_in"] == ingested["rows_in"]
 
 
-def test_one_source_can_be_reingested_alone(ingested, spark, cat, conf):
+def _pln_rows(spark, cat, keys) -> tuple[list, list]:
+    silver = cat.read(spark, "silver_electricity", CYCLE).where(F.col("source") == "pln")
+    pii = cat.read(spark, "pii", CYCLE).where(F.col("source") == "pln").select(
+        "record_key", F.to_json(keys.unseal(F.col("pii_enc"))).alias("pii"))
+    return ([tuple(r) for r in silver.orderBy("record_key").collect()],
+            [tuple(r) for r in pii.orderBy("record_key").collect()])
+
+
+def test_one_source_can_be_reingested_alone_with_its_dictionaries_shuffled(ingested, spark, cat, conf):
+    """`ingest --source pln` leaves other sources alone. It is also run with no dictionary broadcast
+    (as at national scale, where they are too large): the shuffled joins must give every pln row
+    the same silver columns and the same sealed names and addresses as the broadcast ones did."""
+    keys = load_keys(conf)
+    silver_before, pii_before = _pln_rows(spark, cat, keys)
     others = cat.read(spark, "silver_health_coverage", CYCLE).count()
-    got = ingest(spark, conf, cycle=CYCLE, source="susenas")
+    got = ingest(spark, conf.with_overrides({"ingest": {"broadcast_dictionary_rows": 0}}), cycle=CYCLE,
+                 source="pln")
     assert got["sources"] == 1
     assert cat.read(spark, "silver_health_coverage", CYCLE).count() == others
+    silver_after, pii_after = _pln_rows(spark, cat, keys)
+    assert len(silver_after) > 100 and any('"address"' in p[1] for p in pii_after)
+    assert silver_after == silver_before
+    assert pii_after == pii_before
 
 
 def test_no_raw_nik_or_name_outside_restricted_tables(ingested, spark, cat, conf):
@@ -211,3 +229,12 @@ def test_each_row_gets_its_own_names_tokens(ingested, spark, cat, conf):
                 assert list(getattr(row, f"{f}_titles")) == split_titles(name)[1], (source, name)
         checked.add(source)
     assert len(checked) >= 5, checked
+
+
+def test_a_dictionary_limit_that_is_not_a_row_count_stops_the_run(spark, conf):
+    from dtsen.config import ConfigError
+    from dtsen.ingest.job import Dictionaries
+
+    bad = conf.with_overrides({"ingest": {"broadcast_dictionary_rows": "2M"}})
+    with pytest.raises(ConfigError, match="broadcast_dictionary_rows"):
+        Dictionaries(spark, bad, CYCLE, ["pln"], load_keys(conf))

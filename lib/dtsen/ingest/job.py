@@ -213,6 +213,15 @@ def _merge_log(spark: SparkSession, cat: Catalog, rows: DataFrame) -> None:
 NAME_FORMS = ("key_token", "phonetic_token", "titles", "clean")
 
 
+def _distinct_values(spark: SparkSession, cat: Catalog, cycle: str, wanted: list[str], kind: str) -> DataFrame | None:
+    """Every distinct raw value (`__v`, as validation reads it) of the fields of type `kind` in the
+    cycle's bronze rows of `wanted`; None when no contract has such a field."""
+    bronze = cat.read(spark, "bronze_rows", cycle)
+    parts = [bronze.where(F.col("source") == s).select(raw_value(i).alias("__v"))
+             for s in wanted for i, f in enumerate(load_contract(cat.conf, s).fields) if f.type == kind]
+    return reduce(DataFrame.union, parts).distinct() if parts else None
+
+
 def name_dictionary(spark: SparkSession, cat: Catalog, cycle: str, wanted: list[str], keys: Keys) -> DataFrame | None:
     """Every distinct value of every name field in the cycle's bronze rows of `wanted` (`__v`, as
     validation reads it) with its standardized forms: the key and phonetic tokens and the titles for
@@ -222,12 +231,9 @@ def name_dictionary(spark: SparkSession, cat: Catalog, cycle: str, wanted: list[
     come from several agencies (the 1M population's feeds hold 1.17M distinct names per source, summed,
     but 388k distinct over all sources). Names of rows that fail validation are in it too; they join
     nothing. Kept in Spark's cache only, never written: it holds names in clear."""
-    bronze = cat.read(spark, "bronze_rows", cycle)
-    parts = [bronze.where(F.col("source") == s).select(raw_value(i).alias("__v"))
-             for s in wanted for i, f in enumerate(load_contract(cat.conf, s).fields) if f.type == "name"]
-    if not parts:
+    values = _distinct_values(spark, cat, cycle, wanted, "name")
+    if values is None:
         return None
-    values = reduce(DataFrame.union, parts).distinct()
     key = F.col("__key")          # a column of its own: the phonetic key reads it
     return (values.withColumn("__key", S.name_key(F.col("__v")))
             .select("__v", keys.token(key).alias("key_token"),
@@ -236,24 +242,64 @@ def name_dictionary(spark: SparkSession, cat: Catalog, cycle: str, wanted: list[
                     S.titles(F.col("__v")).alias("titles"), S.clean_name(F.col("__v")).alias("clean")))
 
 
-def name_values(dictionary: DataFrame, field: str) -> DataFrame:
-    """`name_dictionary` with its columns named for one name field: `<field>_key_token`,
-    `<field>_phonetic_token`, `<field>_titles` (silver) and `__<field>_clean` (sealed in PII)."""
-    return dictionary.select("__v", *[F.col(x).alias(f"__{field}_clean" if x == "clean" else f"{field}_{x}")
-                                      for x in NAME_FORMS])
+def address_dictionary(spark: SparkSession, cat: Catalog, cycle: str, wanted: list[str]) -> DataFrame | None:
+    """Every distinct value of every address field in the cycle's bronze rows of `wanted` with its
+    normalized form (`clean`, sealed in PII); None when no contract has an address field. Addresses
+    repeat even more than names (the 1M registry: 2,400 distinct in 1.01M rows). Cache only."""
+    values = _distinct_values(spark, cat, cycle, wanted, "address")
+    return None if values is None else values.select("__v", S.normalize_address(F.col("__v")).alias("clean"))
 
 
-def to_silver(valid: DataFrame, contract: Contract, keys: Keys, reference_date,
-              names: dict[str, DataFrame]) -> DataFrame:
+class Dictionaries:
+    """The cycle's name and address dictionaries (those its contracts need), cached and counted, and
+    looked up per field with `values`. Call `unpersist` when the sources are refined.
+
+    A dictionary of at most `ingest.broadcast_dictionary_rows` rows is broadcast: each source then
+    looks its values up in memory instead of shuffling its whole wide rows to join them (the 1M
+    population's 388k names; measured per source in BENCHMARKS.md). At national scale the names are
+    far more and are joined by shuffling."""
+
+    def __init__(self, spark: SparkSession, conf: Config, cycle: str, wanted: list[str], keys: Keys) -> None:
+        cat = Catalog(conf)
+        limit = conf.get("ingest.broadcast_dictionary_rows")
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+            raise ConfigError(f"ingest.broadcast_dictionary_rows must be a whole number of rows (0 or more), "
+                              f"got {limit!r}")
+        self.frames: dict[str, DataFrame] = {}
+        self.broadcast: set[str] = set()
+        self.rows: dict[str, int] = {}
+        for kind, df in (("name", name_dictionary(spark, cat, cycle, wanted, keys)),
+                         ("address", address_dictionary(spark, cat, cycle, wanted))):
+            if df is not None:
+                self.frames[kind] = df.persist()
+                self.rows[kind] = n = self.frames[kind].count()
+                if n <= limit:
+                    self.broadcast.add(kind)
+                log.info("%s dictionary: %d distinct values%s", kind, n, " (broadcast)" if n <= limit else "")
+
+    def values(self, kind: str, field: str) -> DataFrame:
+        """The `kind` dictionary with its columns named for one field: `<field>_<form>` for what goes
+        to silver (name key and phonetic tokens, titles), `__<field>_clean` for what PII seals."""
+        d = self.frames[kind]
+        d = d.select("__v", *[F.col(x).alias(f"__{field}_clean" if x == "clean" else f"{field}_{x}")
+                              for x in d.columns if x != "__v"])
+        return F.broadcast(d) if kind in self.broadcast else d
+
+    def unpersist(self) -> None:
+        for df in self.frames.values():
+            df.unpersist()
+
+
+def to_silver(valid: DataFrame, contract: Contract, keys: Keys, reference_date, dicts: Dictionaries) -> DataFrame:
     """Silver rows: lineage, identifiers as tokens, name keys as tokens, titles, birth year and age,
-    non-personal attributes as typed. `names`: `name_values` of each name field."""
+    non-personal attributes as typed. `dicts`: the cycle's dictionaries."""
     cols = [F.col(c) for c in LINEAGE]
     for f in contract.fields:
         c = F.col(f.name)
         if f.is_identity:
             cols.append(keys.token(c).alias(f"{f.name}_token"))
         elif f.type == "name":
-            valid = S.join_values(valid, f.name, names[f.name])
+            valid = S.join_values(valid, f.name, dicts.values("name", f.name))
             cols += [F.col(f"{f.name}_{x}") for x in ("key_token", "phonetic_token", "titles")]
         elif f.type == "date" and f.pii:
             cols += [F.year(c).alias(f"{f.name.replace('_date', '')}_year"),
@@ -264,20 +310,16 @@ def to_silver(valid: DataFrame, contract: Contract, keys: Keys, reference_date,
     return valid.select(*cols, "flags")
 
 
-def to_pii(valid: DataFrame, contract: Contract, keys: Keys, names: dict[str, DataFrame]) -> DataFrame | None:
+def to_pii(valid: DataFrame, contract: Contract, keys: Keys, dicts: Dictionaries) -> DataFrame | None:
     """Restricted PII rows: (cycle, source, record_key, pii_enc), the personal fields sealed in one
     AES-GCM ciphertext (`Keys.unseal` opens it): names as registered (titles included), dates as
     yyyy-MM-dd, addresses normalized. Name keys are not kept: they are pure functions of the name.
-    `names`: `name_values` of each name field (its cleaned form is sealed)."""
+    `dicts`: the cycle's dictionaries (the cleaned names and addresses are sealed)."""
     sealed = {}
     for f in contract.fields:
         c = F.col(f.name)
-        if f.type == "name":
-            valid = S.join_values(valid, f.name, names[f.name])
-            sealed[f.name] = F.col(f"__{f.name}_clean")
-        elif f.type == "address":
-            valid = S.per_value(valid, f.name, lambda v, n=f.name: v.select(
-                "__v", S.normalize_address(F.col("__v")).alias(f"__{n}_clean")))
+        if f.type in ("name", "address"):
+            valid = S.join_values(valid, f.name, dicts.values(f.type, f.name))
             sealed[f.name] = F.col(f"__{f.name}_clean")
         elif f.type == "date" and f.pii:
             sealed[f.name] = F.date_format(c, "yyyy-MM-dd")
@@ -292,10 +334,12 @@ _SHARED_TABLES = threading.Lock()
 
 
 def refine(spark: SparkSession, conf: Config, cycle: str, source: str, keys: Keys, regions: DataFrame,
-           names: DataFrame | None, quarantined_at: datetime) -> dict[str, float]:
-    """Step 2 for one source: validate the cycle's bronze rows; write silver, PII and quarantine.
-    Returns the seconds each step took (the step ends when its output is materialized or written).
-    `names`: `name_dictionary` of the cycle (covering this source's name fields).
+           dicts: Dictionaries, quarantined_at: datetime) -> tuple[dict[str, float], DataFrame]:
+    """Step 2 for one source: validate the cycle's bronze rows; write silver and PII. Returns the
+    seconds each step took (the step ends when its output is materialized or written) and the
+    source's quarantine rows, cached: the caller writes all sources' rows in one commit
+    (`write_quarantine`), as a commit per source cost ~1.7 s each however few rows it held.
+    `dicts`: the cycle's `Dictionaries` (covering this source's name and address fields).
 
     Validation runs once into a cache (without the parsed value array), the duplicate keys once into
     another; silver, PII and quarantine each compute only their own columns from them."""
@@ -326,8 +370,7 @@ def refine(spark: SparkSession, conf: Config, cycle: str, source: str, keys: Key
         done("duplicates")
         rows = mark_duplicates(checked, contract, dups)
         ok = F.size("reasons") == 0
-        by_field = {f.name: name_values(names, f.name) for f in contract.fields if f.type == "name"}
-        cat.write(to_silver(rows.where(ok), contract, keys, cyc.reference_date, by_field),
+        cat.write(to_silver(rows.where(ok), contract, keys, cyc.reference_date, dicts),
                   f"silver_{contract.silver}", cycle=cycle)
         done("silver")
         if contract.silver == "person":
@@ -335,22 +378,30 @@ def refine(spark: SparkSession, conf: Config, cycle: str, source: str, keys: Key
                 "cycle", "record_key", "kk_token", "nik_token", "relationship")
             cat.write(membership, "silver_family_membership", cycle=cycle)
             done("membership")
-        pii = to_pii(rows.where(ok), contract, keys, by_field)
+        pii = to_pii(rows.where(ok), contract, keys, dicts)
         quarantine = rows.where(~ok).select(
             "cycle", "source", "file_name", "file_sha256", "line_number", "record_key", "raw_line", "raw_hash",
             "reasons", "details", "contract_version", F.lit(quarantined_at).alias("quarantined_at"))
-        # pii and quarantine are shared by all sources (one partition each): their commits take turns
-        with _SHARED_TABLES:
-            if pii is not None:
+        if pii is not None:
+            # shared by all sources (one partition each): their commits take turns
+            with _SHARED_TABLES:
                 _write_source(cat, pii, "pii", cycle, source)
-                done("pii")
-            _write_source(cat, quarantine, "quarantine", cycle, source)
-            done("quarantine")
+            done("pii")
+        quarantine = quarantine.persist()
+        quarantine.count()
+        done("quarantine")
     finally:
         for df in (checked, dups):
             if df is not None:
                 df.unpersist()
-    return steps
+    return steps, quarantine
+
+
+def write_quarantine(cat: Catalog, cycle: str, rows: dict[str, DataFrame]) -> None:
+    """The quarantine rows `refine` returned, per source, in one commit that replaces exactly those
+    sources' slices of the cycle (a source with no rejected row gets an empty slice)."""
+    if rows:
+        _write_source(cat, reduce(DataFrame.unionByName, rows.values()), "quarantine", cycle, sorted(rows))
 
 
 def _write_source(cat: Catalog, df: DataFrame, table: str, cycle: str, source: str | list[str]) -> None:
@@ -386,17 +437,15 @@ def ingest(spark: SparkSession, conf: Config, *, cycle: str, source: str | None 
     present = {r["source"] for r in cat.read(spark, "bronze_rows", cycle).select("source").distinct().collect()}
     seconds: dict[str, float] = {}
     steps: dict[str, dict[str, float]] = {}
+    quarantined: dict[str, DataFrame] = {}
     todo = [s for s in wanted if s in present]
     t0 = time.time()
-    names = name_dictionary(spark, cat, cycle, todo, keys)
-    if names is not None:
-        names = names.persist()
-        log.info("standardized %d distinct names in %.1f s", names.count(), time.time() - t0)
-    names_seconds = round(time.time() - t0, 1)
+    dicts = Dictionaries(spark, conf, cycle, todo, keys)
+    dictionary_seconds = round(time.time() - t0, 1)
 
     def one(s: str) -> None:
         t = time.time()
-        steps[s] = refine(spark, conf, cycle, s, keys, regions, names, now)
+        steps[s], quarantined[s] = refine(spark, conf, cycle, s, keys, regions, dicts, now)
         seconds[s] = round(time.time() - t, 1)
         log.info("ingested %s in %.1f s (%s)", s, seconds[s], ", ".join(f"{k} {v}" for k, v in steps[s].items()))
 
@@ -406,9 +455,13 @@ def ingest(spark: SparkSession, conf: Config, *, cycle: str, source: str | None 
     try:
         with ThreadPoolExecutor(max_workers=int(conf.get("ingest.parallel_sources"))) as pool:
             list(pool.map(one, todo))
+        t0 = time.time()
+        write_quarantine(cat, cycle, quarantined)
+        quarantine_seconds = round(time.time() - t0, 1)
     finally:
-        if names is not None:
-            names.unpersist()
+        dicts.unpersist()
+        for df in quarantined.values():
+            df.unpersist()
     t0 = time.time()
     recon = reconcile(spark, cat, cycle, wanted, now)
     log.info("reconciled %d files in %.1f s", len(recon), time.time() - t0)
@@ -418,7 +471,7 @@ def ingest(spark: SparkSession, conf: Config, *, cycle: str, source: str | None 
                "rows_in": int(recon["rows_in"].sum()), "rows_accepted": int(recon["rows_accepted"].sum()),
                "rows_quarantined": int(recon["rows_quarantined"].sum()),
                "files_unbalanced": int(len(bad)), "report": report, "land_seconds": land_seconds,
-               "names_seconds": names_seconds,
+               "dictionary_seconds": dictionary_seconds, "quarantine_seconds": quarantine_seconds,
                "reconcile_seconds": round(time.time() - t0, 1),
                "rows_by_source": {k: int(v) for k, v in recon.groupby("source")["rows_in"].sum().items()},
                "seconds_by_source": seconds, "step_seconds_by_source": steps,
