@@ -135,6 +135,41 @@ def test_missing_java_is_refused(tmp_path, monkeypatch):
         check_java()
 
 
+def _fake_jdk(root, name: str, version: str) -> str:
+    home = root / name
+    (home / "bin").mkdir(parents=True)
+    java = home / "bin" / "java"
+    java.write_text(f'#!/bin/sh\necho \'openjdk version "{version}" 2025-09-16\' >&2\n')
+    java.chmod(java.stat().st_mode | stat.S_IEXEC)
+    return str(home)
+
+
+def test_auto_java_takes_the_newest_jdk_spark_supports(tmp_path, monkeypatch):
+    from dtsen.spark import choose_java
+
+    _fake_jdk(tmp_path, "jdk-11", "11.0.2")
+    _fake_jdk(tmp_path, "jdk-17", "17.0.15")
+    want = _fake_jdk(tmp_path, "temurin-25", "25.0.1")
+    _fake_jdk(tmp_path, "jdk-26", "26-ea")            # newer than Spark supports
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    choose_java("auto", roots=(str(tmp_path),))
+    assert os.environ["JAVA_HOME"] == want
+
+
+def test_an_operators_java_home_wins_and_a_wrong_one_in_conf_is_named(tmp_path, monkeypatch):
+    from dtsen.spark import choose_java
+
+    mine = _fake_jdk(tmp_path, "jdk-17", "17.0.15")
+    _fake_jdk(tmp_path, "temurin-25", "25.0.1")
+    monkeypatch.setenv("JAVA_HOME", mine)
+    choose_java("auto", roots=(str(tmp_path),))
+    assert os.environ["JAVA_HOME"] == mine
+    monkeypatch.delenv("JAVA_HOME")
+    with pytest.raises(ConfigError, match="spark.java_home"):
+        choose_java(str(tmp_path / "nowhere"))
+
+
 def test_delta_is_really_in_use(spark, tmp_path):
     path = str(tmp_path / "d")
     spark.range(3).write.format("delta").save(path)
