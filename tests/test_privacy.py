@@ -37,12 +37,18 @@ def test_pii_encryption_round_trips_and_is_not_deterministic(spark):
 def test_key_material_is_redacted_from_plans(spark):
     keys = Keys(MASTER)
     protect_session(spark, keys)
-    df = spark.createDataFrame([("x",)], "v string").select(keys.token(F.col("v")), keys.encrypt(F.col("v")))
+    base = spark.createDataFrame([("x",)], "v string")
+    df = base.select(keys.token(F.col("v")), keys.encrypt(F.col("v")))
     plan = df._jdf.queryExecution().toString()
     for secret in (keys._ipad.hex(), keys._pii.hex()):
         assert secret.upper() not in plan.upper()
     assert "redacted" in plan.lower()
     assert "redacted" in repr(keys)
+    # nor in the names Spark gives unnamed columns (plan redaction does not reach them)
+    sealed = base.select(keys.seal({"v": F.col("v")}).alias("s"))
+    names = df.columns + sealed.select(keys.decrypt(F.col("s")), keys.unseal(F.col("s"))).columns
+    assert not [n for n in names for secret in (keys._ipad.hex(), keys._opad.hex(), keys._pii.hex())
+                if secret.upper() in n.upper()], names
 
 
 def test_key_comes_from_env_or_file_never_conf(conf, tmp_path, monkeypatch):

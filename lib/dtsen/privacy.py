@@ -41,19 +41,22 @@ class Keys:
         """Reference implementation (used by tests and small lookups)."""
         return hmac.new(self._token, value.encode("utf-8"), hashlib.sha256).hexdigest()[:TOKEN_HEX_CHARS]
 
+    # Every column below is named: Spark names an unnamed one after its expression, key literals
+    # included, and plan redaction does not reach a DataFrame's column names or a pandas header.
+
     def token(self, c: Column) -> Column:
         """HMAC-SHA256(key, value) as hex, from Spark built-ins; NULL stays NULL."""
         inner = F.unhex(F.sha2(F.concat(F.lit(self._ipad), F.encode(c, "UTF-8")), 256))
         out = F.substring(F.sha2(F.concat(F.lit(self._opad), inner), 256), 1, TOKEN_HEX_CHARS)
-        return F.when(c.isNull(), F.lit(None).cast("string")).otherwise(out)
+        return F.when(c.isNull(), F.lit(None).cast("string")).otherwise(out).alias("token")
 
     def encrypt(self, c: Column) -> Column:
         """AES-256-GCM (random IV per value): the PII table's encrypted columns."""
         return F.when(c.isNull(), F.lit(None).cast("binary")).otherwise(
-            F.aes_encrypt(c.cast("string"), F.lit(self._pii), F.lit("GCM")))
+            F.aes_encrypt(c.cast("string"), F.lit(self._pii), F.lit("GCM"))).alias("encrypted")
 
     def decrypt(self, c: Column) -> Column:
-        return F.aes_decrypt(c, F.lit(self._pii), F.lit("GCM")).cast("string")
+        return F.aes_decrypt(c, F.lit(self._pii), F.lit("GCM")).cast("string").alias("decrypted")
 
     def seal(self, fields: dict[str, Column]) -> Column:
         """One AES-256-GCM ciphertext of a record's personal fields as a JSON object (NULL fields left
@@ -62,7 +65,7 @@ class Keys:
 
     def unseal(self, c: Column) -> Column:
         """The sealed fields as map<string,string> (field -> value)."""
-        return F.from_json(self.decrypt(c), "map<string,string>")
+        return F.from_json(self.decrypt(c), "map<string,string>").alias("unsealed")
 
     def redaction_regex(self) -> str:
         """Matches the hex form of every key literal, for spark.sql.redaction.string.regex."""
