@@ -210,9 +210,6 @@ def _merge_log(spark: SparkSession, cat: Catalog, rows: DataFrame) -> None:
      .whenNotMatchedInsertAll().execute())
 
 
-NAME_FORMS = ("key_token", "phonetic_token", "titles", "clean")
-
-
 def _distinct_values(spark: SparkSession, cat: Catalog, cycle: str, wanted: list[str], kind: str) -> DataFrame | None:
     """Every distinct raw value (`__v`, as validation reads it) of the fields of type `kind` in the
     cycle's bronze rows of `wanted`; None when no contract has such a field."""
@@ -267,12 +264,11 @@ class Dictionaries:
                               f"got {limit!r}")
         self.frames: dict[str, DataFrame] = {}
         self.broadcast: set[str] = set()
-        self.rows: dict[str, int] = {}
         for kind, df in (("name", name_dictionary(spark, cat, cycle, wanted, keys)),
                          ("address", address_dictionary(spark, cat, cycle, wanted))):
             if df is not None:
                 self.frames[kind] = df.persist()
-                self.rows[kind] = n = self.frames[kind].count()
+                n = self.frames[kind].count()
                 if n <= limit:
                     self.broadcast.add(kind)
                 log.info("%s dictionary: %d distinct values%s", kind, n, " (broadcast)" if n <= limit else "")
