@@ -28,14 +28,14 @@ class EnvironmentProblem(RuntimeError):
     """The machine lacks something Spark needs (Java, Delta jars): message says how to fix it."""
 
 
-def _major(java: str) -> int | None:
-    """The major version `java -version` reports; None when it reports none."""
+def _major(java: str) -> tuple[int | None, str]:
+    """The major version `java -version` reports (None when it reports none), and what it printed."""
     out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
     m = re.search(r'version "(\d+)(?:\.(\d+))?', out)
     if not m:
-        return None
+        return None, out
     major = int(m.group(1))
-    return int(m.group(2)) if major == 1 and m.group(2) else major
+    return (int(m.group(2)) if major == 1 and m.group(2) else major), out
 
 
 def java_major_version() -> int:
@@ -44,9 +44,8 @@ def java_major_version() -> int:
         raise EnvironmentProblem(
             f"Java not found. Spark 4 needs Java {MIN_JAVA}+: install it (apt-get install openjdk-17-jre-headless) "
             "or set JAVA_HOME.")
-    major = _major(java)
+    major, out = _major(java)
     if major is None:
-        out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
         raise EnvironmentProblem(f"could not read the Java version from '{java} -version': {out.strip()[:200]}")
     return major
 
@@ -68,7 +67,7 @@ def choose_java(setting: str, roots: tuple[str, ...] = JDK_ROOTS) -> None:
     found = {os.path.realpath(j) for root in roots for j in glob.glob(os.path.join(root, "*", "bin", "java"))}
     if shutil.which("java"):
         found.add(os.path.realpath(shutil.which("java")))
-    usable = [(major, java) for java in sorted(found) if (major := _major(java)) in SUPPORTED_JAVA]
+    usable = [(major, java) for java in sorted(found) if (major := _major(java)[0]) in SUPPORTED_JAVA]
     if usable:
         os.environ["JAVA_HOME"] = os.path.dirname(os.path.dirname(max(usable)[1]))
 
