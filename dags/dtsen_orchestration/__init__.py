@@ -11,7 +11,9 @@ from the repository this folder lives in):
   DTSEN_RETRAIN_SCHEDULE  cron for dtsen_retrain                          default: none (by hand)
   DTSEN_TASK_RETRIES  retries per task                                    default: 2
   DTSEN_DRIVER_MEMORY spark.driver.memory of each job                     default: 2g
+  DTSEN_JAVA_HOME     JDK that spark-submit runs the jobs on (JAVA_HOME)  default: the worker's own
   DTSEN_JAVA_OPTIONS  extra JVM options of each job's driver and executors  default: none
+  DTSEN_JAVA_OPTIONS_<STAGE>  the same for one stage (INGEST, RESOLVE, ...), instead of the above
 Read when a task runs (Airflow Variable first, then the environment, then the default):
   dtsen_lake / DTSEN_LAKE    lake root (local path or s3a://...)          default: <root>/lake
   dtsen_env  / DTSEN_ENV     conf overlay (conf/<env>/)                   default: local
@@ -75,11 +77,13 @@ def sources(root: Path = ROOT) -> list[str]:
 
 
 def job_env() -> dict[str, str]:
-    """The jobs venv's Spark and Python for the spark-submit process; lake and conf overlay are
-    templates, rendered when the task runs (Variables override the environment)."""
+    """The jobs venv's Spark and Python (and the JDK, when DTSEN_JAVA_HOME names one) for the
+    spark-submit process; lake and conf overlay are templates, rendered when the task runs (Variables
+    override the environment)."""
     lake = os.environ.get("DTSEN_LAKE", str(ROOT / "lake"))
     env = os.environ.get("DTSEN_ENV", "local")
-    return {
+    java_home = os.environ.get("DTSEN_JAVA_HOME", "").strip()
+    return {**({"JAVA_HOME": java_home} if java_home else {}),
         "SPARK_HOME": str(site_packages(JOBS_VENV) / "pyspark"),
         "PYSPARK_PYTHON": str(JOBS_VENV / "bin" / "python"),
         "PYTHONPATH": str(ROOT / "lib"),
@@ -90,14 +94,16 @@ def job_env() -> dict[str, str]:
     }
 
 
-def job_conf() -> dict[str, str]:
-    """Spark settings every job is submitted with."""
+def job_conf(stage: str) -> dict[str, str]:
+    """Spark settings the stage's job is submitted with. JVM options may differ per stage: a short job
+    in a fresh JVM (one agency's ingest) can finish before C2 compilation pays off, while resolve runs
+    its linkage queries for minutes and needs it (tests/orchestrate/airflow_env.py has the figures)."""
     conf = {"spark.driver.memory": os.environ.get("DTSEN_DRIVER_MEMORY", "2g"),
             # executors' Python workers import dtsen too (on a cluster without a shared disk,
             # ship lib/ as --py-files instead)
             "spark.executorEnv.PYTHONPATH": str(ROOT / "lib"),
             "spark.executorEnv.DTSEN_CONF": os.environ.get("DTSEN_CONF", str(ROOT / "conf"))}
-    java = os.environ.get("DTSEN_JAVA_OPTIONS", "").strip()
+    java = os.environ.get(f"DTSEN_JAVA_OPTIONS_{stage.upper()}", os.environ.get("DTSEN_JAVA_OPTIONS", "")).strip()
     if java:
         conf["spark.driver.extraJavaOptions"] = conf["spark.executor.extraJavaOptions"] = java
     return conf
@@ -114,7 +120,7 @@ class DtsenJob(SparkSubmitOperator):
             application=str(ROOT / "jobs" / f"{name}.py"), application_args=args or [],
             name=f"dtsen-{name}", conn_id="spark_default", spark_binary=str(JOBS_VENV / "bin" / "spark-submit"),
             jars=job_jars(), env_vars=job_env(),
-            conf=job_conf(), **kwargs)
+            conf=job_conf(stage), **kwargs)
 
     def execute(self, context):
         stages = (context.get("params") or {}).get("stages") or CYCLE_STAGES

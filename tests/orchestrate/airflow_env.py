@@ -13,11 +13,22 @@ DAGS = ROOT / "dags"
 AIRFLOW_PY = ROOT / ".venv-airflow" / "bin" / "python"
 AIRFLOW = ROOT / ".venv-airflow" / "bin" / "airflow"
 JOBS_VENV = Path(sys.prefix)
-# The tests' spark-submitted jobs each run seconds of work on a few thousand rows in a fresh JVM, where
-# C2 compilation and the parallel GC cost more CPU than they save: with C1 only and the serial GC one
-# tiny ingest job took 53 instead of 92 core-seconds (and 43 instead of 52 s wall) on a 2-core machine.
-# Long-running jobs (the 1M benchmarks, production) keep the JVM's defaults.
+# The tests' spark-submitted jobs run a few thousand rows each in a fresh JVM. One agency's ingest is
+# seconds of work, over before C2 compilation pays off: with C1 only and the serial GC it took 38-40
+# instead of 48-50 s on Java 25 (53 instead of 92 core-seconds on Java 17). Resolve runs its linkage
+# queries for minutes and needs C2: 263 s with C1 only, 129 s with the serial GC alone (Java 25, 3,000
+# residents, idle 2-core machine). Long-running jobs (the 1M benchmarks, production) keep the defaults.
 SHORT_JVM = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m"
+SMALL_JVM = "-XX:+UseSerialGC"
+
+
+def jobs_java_home() -> str:
+    """The JDK the jobs run on, by the rule local sessions follow (conf `spark.java_home: auto`): the
+    newest one Spark supports, unless JAVA_HOME names one. Java 17 when that is all there is."""
+    from dtsen.spark import choose_java
+
+    choose_java("auto")
+    return os.environ.get("JAVA_HOME", "")
 
 
 def airflow_env(home: Path, **extra: str) -> dict[str, str]:
@@ -27,7 +38,8 @@ def airflow_env(home: Path, **extra: str) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
         "AIRFLOW_CONN_SPARK_DEFAULT": json.dumps({"conn_type": "spark", "host": "local[2]"}),
-        "DTSEN_JOBS_VENV": str(JOBS_VENV), "DTSEN_TASK_RETRIES": "0", "DTSEN_JAVA_OPTIONS": SHORT_JVM,
+        "DTSEN_JOBS_VENV": str(JOBS_VENV), "DTSEN_TASK_RETRIES": "0",
+        "DTSEN_JAVA_HOME": jobs_java_home(), "DTSEN_JAVA_OPTIONS": SMALL_JVM, "DTSEN_JAVA_OPTIONS_INGEST": SHORT_JVM,
     })
     env.update(extra)
     return env

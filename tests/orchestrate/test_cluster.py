@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from airflow_env import SHORT_JVM
+from airflow_env import SHORT_JVM, SMALL_JVM, jobs_java_home
 
 ROOT = Path(__file__).resolve().parents[2]
 SPARK_HOME = Path(__import__("pyspark").__file__).parent
@@ -34,7 +34,8 @@ def _free_port() -> int:
 
 def _env(**extra: str) -> dict[str, str]:
     return {**os.environ, "SPARK_HOME": str(SPARK_HOME), "PYSPARK_PYTHON": sys.executable,
-            "SPARK_LOCAL_IP": "127.0.0.1", "PYTHONPATH": str(ROOT / "lib"), **extra}
+            "SPARK_LOCAL_IP": "127.0.0.1", "PYTHONPATH": str(ROOT / "lib"),
+            **({"JAVA_HOME": java} if (java := jobs_java_home()) else {}), **extra}
 
 
 @pytest.fixture(scope="module")
@@ -93,10 +94,10 @@ def _jars() -> str:
 
 
 def _submit(master: str, env: dict[str, str], job: str, *args: str) -> str:
+    jvm = SHORT_JVM if job == "ingest" else SMALL_JVM      # as the DAG test's tasks (airflow_env.py)
     cmd = [str(SPARK_SUBMIT), "--master", master, "--jars", _jars(), "--name", f"dtsen-{job}",
            "--conf", "spark.driver.memory=2g", "--conf", f"spark.executorEnv.PYTHONPATH={ROOT / 'lib'}",
-           "--conf", f"spark.driver.extraJavaOptions={SHORT_JVM}",
-           "--conf", f"spark.executor.extraJavaOptions={SHORT_JVM}",
+           "--conf", f"spark.driver.extraJavaOptions={jvm}", "--conf", f"spark.executor.extraJavaOptions={jvm}",
            "--total-executor-cores", "2", "--executor-memory", "1g"]
     cmd += [x for k in ("DTSEN_LAKE", "DTSEN_CONF", "DTSEN_ENV") for x in ("--conf", f"spark.executorEnv.{k}={env[k]}")]
     got = subprocess.run([*cmd, str(ROOT / "jobs" / f"{job}.py"), *args], env=_env(**env),

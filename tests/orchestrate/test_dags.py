@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import airflow_env as setup
 import pytest
-from airflow_env import AIRFLOW_PY, DAGS, JOBS_VENV, ROOT, SHORT_JVM, airflow_env, migrate, run
+from airflow_env import AIRFLOW_PY, DAGS, JOBS_VENV, ROOT, airflow_env, migrate, run
 
 SOURCES = sorted(p.stem for p in (ROOT / "conf" / "base" / "contracts").glob("*.yml"))
 CHAIN = ["quality_gate", "resolve", "profile", "score", "allocate", "publish", "summary"]
@@ -77,9 +78,11 @@ def test_every_task_submits_its_job_into_the_jobs_venv(half):
             assert any(Path(j).name.startswith("delta-spark_") for j in jars) and all(Path(j).is_file() for j in jars)
             assert sum("scala-udf-similarity" in j for j in jars) == 1
             assert t["trigger_rule"] == "none_failed"
-            # DTSEN_JAVA_OPTIONS (set by airflow_env) reaches the driver and the executors
-            conf = t["conf"]
-            assert conf["spark.driver.extraJavaOptions"] == conf["spark.executor.extraJavaOptions"] == SHORT_JVM
+            # DTSEN_JAVA_OPTIONS (set by airflow_env) reaches the driver and the executors, except
+            # where DTSEN_JAVA_OPTIONS_<STAGE> gives the stage its own; DTSEN_JAVA_HOME becomes JAVA_HOME
+            conf, want = t["conf"], setup.SHORT_JVM if task_id.startswith("ingest_") else setup.SMALL_JVM
+            assert conf["spark.driver.extraJavaOptions"] == conf["spark.executor.extraJavaOptions"] == want, task_id
+            assert env.get("JAVA_HOME") == (setup.jobs_java_home() or None)
             assert t["conf"]["spark.driver.memory"] == "2g"
 
 
@@ -95,8 +98,10 @@ def test_half_yearly_schedule_and_cycle_ids(half):
 
 def test_quarterly_setting(home):
     """Also: without DTSEN_JAVA_OPTIONS the jobs keep the JVM's defaults."""
-    dag = _structure(home, DTSEN_CYCLE_PERIOD="quarter", DTSEN_JAVA_OPTIONS="")["dags"]["dtsen_cycle"]
+    dag = _structure(home, DTSEN_CYCLE_PERIOD="quarter", DTSEN_JAVA_OPTIONS="", DTSEN_JAVA_OPTIONS_INGEST="",
+                     DTSEN_JAVA_HOME="")["dags"]["dtsen_cycle"]
     assert not any("extraJavaOptions" in k for t in dag["tasks"].values() for k in t["conf"])
+    assert not any("JAVA_HOME" in t["env_vars"] for t in dag["tasks"].values())
     assert dag["schedule"] == "0 0 1 1,4,7,10 *"
     assert [r["start"][:10] for r in dag["runs"]] == ["2026-01-01", "2026-04-01"]
     assert [r["args"] for r in dag["runs"]] == [["--cycle", "2026Q1"], ["--cycle", "2026Q2"]]
