@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from airflow_env import SHORT_JVM, SMALL_JVM, jobs_java_home
+from airflow_env import SHORT_JVM, SMALL_JVM, jobs_java_home, with_class_archive
 
 ROOT = Path(__file__).resolve().parents[2]
 SPARK_HOME = Path(__import__("pyspark").__file__).parent
@@ -94,10 +94,14 @@ def _jars() -> str:
 
 
 def _submit(master: str, env: dict[str, str], job: str, *args: str) -> str:
-    jvm = SHORT_JVM if job == "ingest" else SMALL_JVM      # as the DAG test's tasks (airflow_env.py)
+    """The job by spark-submit to `master`, JVM options as the DAG test's tasks (airflow_env.py); the
+    driver shares their class archive (same class path), the executors keep none (theirs differs)."""
+    jvm = SHORT_JVM if job == "ingest" else SMALL_JVM
+    archive = Path(env["DTSEN_LAKE"]).parent / f"jvm-{'short' if job == 'ingest' else 'small'}.jsa"
     cmd = [str(SPARK_SUBMIT), "--master", master, "--jars", _jars(), "--name", f"dtsen-{job}",
            "--conf", "spark.driver.memory=2g", "--conf", f"spark.executorEnv.PYTHONPATH={ROOT / 'lib'}",
-           "--conf", f"spark.driver.extraJavaOptions={jvm}", "--conf", f"spark.executor.extraJavaOptions={jvm}",
+           "--conf", f"spark.driver.extraJavaOptions={with_class_archive(jvm, archive)}",
+           "--conf", f"spark.executor.extraJavaOptions={jvm}",
            "--total-executor-cores", "2", "--executor-memory", "1g"]
     cmd += [x for k in ("DTSEN_LAKE", "DTSEN_CONF", "DTSEN_ENV") for x in ("--conf", f"spark.executorEnv.{k}={env[k]}")]
     got = subprocess.run([*cmd, str(ROOT / "jobs" / f"{job}.py"), *args], env=_env(**env),

@@ -63,7 +63,7 @@ def test_no_job_script_shadows_a_standard_module():
     assert {p.stem for p in (ROOT / "jobs").glob("*.py")} & set(sys.stdlib_module_names) == set()
 
 
-def test_every_task_submits_its_job_into_the_jobs_venv(half):
+def test_every_task_submits_its_job_into_the_jobs_venv(half, home):
     site = next((JOBS_VENV / "lib").glob("python3*/site-packages"))
     for dag in half["dags"].values():
         for task_id, t in dag["tasks"].items():
@@ -81,7 +81,9 @@ def test_every_task_submits_its_job_into_the_jobs_venv(half):
             # DTSEN_JAVA_OPTIONS (set by airflow_env) reaches the driver and the executors, except
             # where DTSEN_JAVA_OPTIONS_<STAGE> gives the stage its own; DTSEN_JAVA_HOME becomes JAVA_HOME
             conf, want = t["conf"], setup.SHORT_JVM if task_id.startswith("ingest_") else setup.SMALL_JVM
-            assert conf["spark.driver.extraJavaOptions"] == conf["spark.executor.extraJavaOptions"] == want, task_id
+            archive = home.parent / ("jvm-short.jsa" if task_id.startswith("ingest_") else "jvm-small.jsa")
+            assert conf["spark.driver.extraJavaOptions"] == conf["spark.executor.extraJavaOptions"], task_id
+            assert conf["spark.driver.extraJavaOptions"] == setup.with_class_archive(want, archive), task_id
             assert env.get("JAVA_HOME") == (setup.jobs_java_home() or None)
             assert t["conf"]["spark.driver.memory"] == "2g"
 
