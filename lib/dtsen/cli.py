@@ -56,7 +56,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"ingested {summary['cycle']}: {summary['files_read']} files read, {summary['files_skipped']} already "
               f"ingested, {summary['files_rejected']} rejected; rows in {summary['rows_in']:,} = accepted "
               f"{summary['rows_accepted']:,} + quarantined {summary['rows_quarantined']:,}; "
-              f"report {summary['report']} ({summary['wall_seconds']} s)")
+              f"report {summary['report'] or 'by the quality gate'} ({summary['wall_seconds']} s)")
     return 0
 
 

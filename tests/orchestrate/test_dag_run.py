@@ -47,6 +47,10 @@ def test_the_lake_holds_the_cycle(dag_runs, setting, spark):
     assert recon["balanced"].all()
     gate = json.loads((setting["lake"] / "reports" / cycle / "quality_gate.json").read_text())
     assert gate["passed"] and {s["source"] for s in gate["sources"]} == landed
+    # the one-source ingest tasks left the cycle's quality report to the gate: one row per source
+    report = (setting["lake"] / "reports" / cycle / "ingest_quality.md").read_text()
+    assert gate["quality_report"] and {line.split(" | ")[0].strip("| ") for line in report.splitlines()
+                                       if line.startswith("| ") and " | yes |" in line} == landed
     truth = cat.read(spark, "truth_persons", cycle).count()
     residents = cat.read(spark, "residents", cycle)
     assert residents.where(F.col("family_id").isNull()).count() == 0
