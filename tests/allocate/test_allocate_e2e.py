@@ -158,7 +158,7 @@ def test_publish_of_the_allocated_tables_gives_the_same_files_and_refuses_a_stal
     """The DAG's publish task takes the allocate task's tables (--allocated) instead of allocating
     again: the same files byte for byte; an allocation made under another programs version stops it."""
     again = publish(spark, conf, cycle=H1, reuse_allocation=True)
-    assert again["programs"] == published["first"]["programs"] and again["status"] == published["first"]["status"]
+    assert again["programs"] == published["again"]["programs"] and again["status"] == published["again"]["status"]
     assert published["hashes_of"](H1) == published["hashes"][0]
     newer = conf.with_overrides({"programs": {"version": "2099.9"}})
     with pytest.raises(ConfigError, match="made with programs 2026.1, conf now has 2099.9"):
