@@ -11,7 +11,7 @@ os.environ.setdefault("DTSEN_ENV", "test")
 os.environ["DTSEN_SECRET_KEY"] = "5e" * 32
 
 # The session's lake, generated -> ... -> published once (fixtures below), and the tests that read it.
-LAKE_CHAIN = {"generated", "resolved", "profiled", "scored", "allocated", "published"}
+LAKE_CHAIN = {"generated", "ingested_cycles", "resolved", "profiled", "scored", "allocated", "published"}
 # Minutes of spark-submitted jobs each, in their own lakes: the Airflow DAG run and the standalone cluster.
 SUBMITTING = {"test_dag_run", "test_cluster"}
 
@@ -75,17 +75,19 @@ def cat(conf):
 
 
 @pytest.fixture(scope="session")
-def resolved(generated, spark, conf, cat):
-    """Both cycles ingested and resolved once for the suite: {cycle: resolve summary}."""
+def ingested_cycles(generated, spark, conf):
+    """Both cycles' feeds ingested once for the suite: {cycle: ingest summary}."""
     from dtsen.ingest.job import ingest
+
+    return {c: ingest(spark, conf, cycle=c) for c in generated}
+
+
+@pytest.fixture(scope="session")
+def resolved(ingested_cycles, spark, conf):
+    """Both cycles resolved once for the suite: {cycle: resolve summary}."""
     from dtsen.resolve.job import resolve
 
-    out = {}
-    for cycle in generated:
-        if not cat.exists(spark, "silver_person") or cat.read(spark, "silver_person", cycle).limit(1).count() == 0:
-            ingest(spark, conf, cycle=cycle)
-        out[cycle] = resolve(spark, conf, cycle=cycle)
-    return out
+    return {c: resolve(spark, conf, cycle=c) for c in ingested_cycles}
 
 
 @pytest.fixture(scope="session")

@@ -24,9 +24,9 @@ PRIORITY = list(EXPECTED)            # a file-level fault hides row faults; a br
 
 
 @pytest.fixture(scope="module")
-def ingested(generated, spark, conf):
-    first = ingest(spark, conf, cycle=CYCLE)
-    return first
+def ingested(ingested_cycles):
+    """The summary of the cycle's first ingest (the suite's, tests/conftest.py)."""
+    return ingested_cycles[CYCLE]
 
 
 @pytest.fixture(scope="module")

@@ -19,13 +19,8 @@ CYCLE = "2026H1"
 
 
 @pytest.fixture(scope="module")
-def ingested(generated, spark, conf, cat):
-    """The suite's 2026H1 feeds ingested (once: other modules' fixtures may have done it already)."""
-    from dtsen.ingest.job import ingest
-
-    done = cat.exists(spark, "ingest_reconciliation")
-    if not done or cat.read(spark, "ingest_reconciliation", CYCLE).limit(1).count() == 0:
-        ingest(spark, conf, cycle=CYCLE)
+def ingested(ingested_cycles, spark, cat):
+    """The reconciliation of the suite's 2026H1 feeds, ingested once for the suite (tests/conftest.py)."""
     return cat.read(spark, "ingest_reconciliation", CYCLE).toPandas()
 
 
