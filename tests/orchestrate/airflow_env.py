@@ -13,13 +13,23 @@ DAGS = ROOT / "dags"
 AIRFLOW_PY = ROOT / ".venv-airflow" / "bin" / "python"
 AIRFLOW = ROOT / ".venv-airflow" / "bin" / "airflow"
 JOBS_VENV = Path(sys.prefix)
-# The tests' spark-submitted jobs run a few thousand rows each in a fresh JVM. One agency's ingest is
-# seconds of work, over before C2 compilation pays off: with C1 only and the serial GC it took 38-40
-# instead of 48-50 s on Java 25 (53 instead of 92 core-seconds on Java 17). Resolve runs its linkage
-# queries for minutes and needs C2: 263 s with C1 only, 129 s with the serial GC alone (Java 25, 3,000
-# residents, idle 2-core machine). Long-running jobs (the 1M benchmarks, production) keep the defaults.
+# The tests' spark-submitted jobs run a few thousand rows each in a fresh JVM, and most are over before
+# C2 compilation pays off: with C1 only and the serial GC, one agency's ingest took 38-40 instead of
+# 48-50 s (Java 25), a 3,000-resident profile 69-80 instead of 105-107 s of CPU and the cycle summary
+# 35 instead of 52 s, in about the same wall time (idle 2-core machine; the suite's two workers keep
+# both cores busy, so CPU time is what counts). Resolve runs its linkage queries for minutes and needs
+# C2: 263 s with C1 only, 129 s with the serial GC alone. Long-running jobs (the 1M benchmarks,
+# production) keep the defaults.
 SHORT_JVM = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m"
 SMALL_JVM = "-XX:+UseSerialGC"
+LONG_STAGES = {"resolve"}
+
+
+def jvm_options(stage: str, folder: Path) -> str:
+    """A stage's JVM options in the tests (SMALL_JVM for LONG_STAGES, else SHORT_JVM), with the class
+    archive of those options in `folder`."""
+    kind = "small" if stage in LONG_STAGES else "short"
+    return with_class_archive(SMALL_JVM if kind == "small" else SHORT_JVM, folder / f"jvm-{kind}.jsa")
 
 
 def with_class_archive(options: str, archive: Path) -> str:
@@ -55,8 +65,8 @@ def airflow_env(home: Path, **extra: str) -> dict[str, str]:
         "AIRFLOW_CONN_SPARK_DEFAULT": json.dumps({"conn_type": "spark", "host": "local[2]"}),
         "DTSEN_JOBS_VENV": str(JOBS_VENV), "DTSEN_TASK_RETRIES": "0",
         "DTSEN_JAVA_HOME": jobs_java_home(),
-        "DTSEN_JAVA_OPTIONS": with_class_archive(SMALL_JVM, home.parent / "jvm-small.jsa"),
-        "DTSEN_JAVA_OPTIONS_INGEST": with_class_archive(SHORT_JVM, home.parent / "jvm-short.jsa"),
+        "DTSEN_JAVA_OPTIONS": jvm_options("", home.parent),
+        **{f"DTSEN_JAVA_OPTIONS_{s.upper()}": jvm_options(s, home.parent) for s in LONG_STAGES},
     })
     env.update(extra)
     return env

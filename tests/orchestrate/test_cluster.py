@@ -2,9 +2,11 @@
 
 One master and two workers (1 core, 2 GB each) on loopback, started from the jobs venv's pyspark
 distribution with spark-class (pip's pyspark has no start-master.sh), stopped by pid at the end.
-The local-mode lake is the DAG test's (conftest.py): its tasks spark-submitted ingest and resolve with
-local[2]. A copy of that lake as the generator left it gets the same jobs (jobs/*.py) spark-submitted
-against the cluster; silver_person and residents must hold the same rows in both (as sets: row order
+The local-mode lake is the DAG test's (conftest.py): its tasks spark-submitted every job with local[2].
+The cluster gets the two jobs whose work it spreads differently: ingest of the civil registry (the
+agency readers are Python on the executors) into a copy of the lake as the generator left it, and
+resolve (Splink's jar, the matcher's checkpoints) into a copy of the lake the DAG finished, so from the
+same silver tables. silver_person and residents must hold the same rows in both (as sets: row order
 and file layout may differ). Running the local side again here would take minutes and check nothing more."""
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from airflow_env import SHORT_JVM, SMALL_JVM, jobs_java_home, with_class_archive
+from airflow_env import LONG_STAGES, SHORT_JVM, SMALL_JVM, jobs_java_home, jvm_options
 
 ROOT = Path(__file__).resolve().parents[2]
 SPARK_HOME = Path(__import__("pyspark").__file__).parent
@@ -96,11 +98,10 @@ def _jars() -> str:
 def _submit(master: str, env: dict[str, str], job: str, *args: str) -> str:
     """The job by spark-submit to `master`, JVM options as the DAG test's tasks (airflow_env.py); the
     driver shares their class archive (same class path), the executors keep none (theirs differs)."""
-    jvm = SHORT_JVM if job == "ingest" else SMALL_JVM
-    archive = Path(env["DTSEN_LAKE"]).parent / f"jvm-{'short' if job == 'ingest' else 'small'}.jsa"
+    jvm = SMALL_JVM if job in LONG_STAGES else SHORT_JVM
     cmd = [str(SPARK_SUBMIT), "--master", master, "--jars", _jars(), "--name", f"dtsen-{job}",
            "--conf", "spark.driver.memory=2g", "--conf", f"spark.executorEnv.PYTHONPATH={ROOT / 'lib'}",
-           "--conf", f"spark.driver.extraJavaOptions={with_class_archive(jvm, archive)}",
+           "--conf", f"spark.driver.extraJavaOptions={jvm_options(job, Path(env['DTSEN_LAKE']).parent)}",
            "--conf", f"spark.executor.extraJavaOptions={jvm}",
            "--total-executor-cores", "2", "--executor-memory", "1g"]
     cmd += [x for k in ("DTSEN_LAKE", "DTSEN_CONF", "DTSEN_ENV") for x in ("--conf", f"spark.executorEnv.{k}={env[k]}")]
@@ -111,17 +112,28 @@ def _submit(master: str, env: dict[str, str], job: str, *args: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def lakes(setting, dag_runs, cluster) -> dict:
-    """The cycle's jobs, ingest and resolve, on the cluster into a copy of the generated lake, with
-    the DAG test's conf; beside the lake the DAG's local-mode tasks wrote (the DAG runs first, so the
-    cluster is not kept idle through it)."""
-    lake = setting["tmp"] / "lake-cluster"
-    shutil.copytree(setting["generated"], lake)
-    env = {"DTSEN_LAKE": str(lake), "DTSEN_CONF": str(setting["conf"]), "DTSEN_ENV": "dagtest"}
+def lakes(setting, dag_runs, cluster, conf) -> dict:
+    """The registry's ingest and the cycle's resolve on the cluster, with the DAG test's conf, each in
+    its own copy of a lake (the DAG runs first, so the cluster is not kept idle through it). Resolve
+    reads the silver tables and earlier cycles' ids only: the later stages' tables in the copy of the
+    finished lake change nothing. The copy loses the DAG's residents first, so what is compared is what
+    the cluster wrote."""
+    from dtsen.catalog import Catalog
+
+    cycle, lakes = setting["cycle"], {"silver_person": setting["tmp"] / "lake-cluster-ingest",
+                                      "residents": setting["tmp"] / "lake-cluster-resolve"}
+    shutil.copytree(setting["generated"], lakes["silver_person"])
+    shutil.copytree(setting["lake"], lakes["residents"])
+    shutil.rmtree(Catalog(conf.with_overrides({"catalog": {"lake_root": str(lakes["residents"])}})).path("residents"))
     started = time.time()
-    stdout = [_submit(cluster["url"], env, job, "--cycle", setting["cycle"]) for job in ("ingest", "resolve")]
-    return {"cluster": {"lake": lake, "stdout": stdout, "seconds": round(time.time() - started)},
-            "local": {"lake": setting["lake"]}}
+    stdout = [_submit(cluster["url"], _lake_env(setting, lakes["silver_person"]), "ingest", "--cycle", cycle,
+                      "--source", "dukcapil"),
+              _submit(cluster["url"], _lake_env(setting, lakes["residents"]), "resolve", "--cycle", cycle)]
+    return {"cluster": lakes, "local": setting["lake"], "stdout": stdout, "seconds": round(time.time() - started)}
+
+
+def _lake_env(setting: dict, lake: Path) -> dict[str, str]:
+    return {"DTSEN_LAKE": str(lake), "DTSEN_CONF": str(setting["conf"]), "DTSEN_ENV": "dagtest"}
 
 
 def test_jobs_ran_on_the_cluster(lakes, cluster, setting):
@@ -130,19 +142,19 @@ def test_jobs_ran_on_the_cluster(lakes, cluster, setting):
         state = json.load(r)
     names = [a["name"] for a in state.get("completedapps", [])]
     assert {"dtsen-ingest", "dtsen-resolve"} <= set(names), names
-    assert f"resolved {setting['cycle']}" in "".join(lakes["cluster"]["stdout"])
+    assert f"resolved {setting['cycle']}" in "".join(lakes["stdout"])
 
 
 @pytest.mark.parametrize("table", ["silver_person", "residents"])
 def test_cluster_and_local_outputs_are_equal(lakes, spark, conf, setting, table):
     from dtsen.catalog import Catalog
 
-    def rows(mode: str):
-        cat = Catalog(conf.with_overrides({"catalog": {"lake_root": str(lakes[mode]["lake"])}}))
+    def rows(lake: Path):
+        cat = Catalog(conf.with_overrides({"catalog": {"lake_root": str(lake)}}))
         df = cat.read(spark, table, setting["cycle"])
         return df.drop(*[c for c in df.columns if c.endswith("_at")])       # run timestamps, if any
 
-    cluster_rows, local_rows = rows("cluster"), rows("local")
+    cluster_rows, local_rows = rows(lakes["cluster"][table]), rows(lakes["local"])
     assert cluster_rows.count() > 0
     assert sorted(cluster_rows.columns) == sorted(local_rows.columns)
     cols = sorted(cluster_rows.columns)

@@ -80,10 +80,11 @@ def test_every_task_submits_its_job_into_the_jobs_venv(half, home):
             assert t["trigger_rule"] == "none_failed"
             # DTSEN_JAVA_OPTIONS (set by airflow_env) reaches the driver and the executors, except
             # where DTSEN_JAVA_OPTIONS_<STAGE> gives the stage its own; DTSEN_JAVA_HOME becomes JAVA_HOME
-            conf, want = t["conf"], setup.SHORT_JVM if task_id.startswith("ingest_") else setup.SMALL_JVM
-            archive = home.parent / ("jvm-short.jsa" if task_id.startswith("ingest_") else "jvm-small.jsa")
+            conf, long = t["conf"], task_id in setup.LONG_STAGES
+            want = setup.with_class_archive(setup.SMALL_JVM if long else setup.SHORT_JVM,
+                                            home.parent / ("jvm-small.jsa" if long else "jvm-short.jsa"))
             assert conf["spark.driver.extraJavaOptions"] == conf["spark.executor.extraJavaOptions"], task_id
-            assert conf["spark.driver.extraJavaOptions"] == setup.with_class_archive(want, archive), task_id
+            assert conf["spark.driver.extraJavaOptions"] == want, task_id
             assert env.get("JAVA_HOME") == (setup.jobs_java_home() or None)
             assert t["conf"]["spark.driver.memory"] == "2g"
 
@@ -100,7 +101,7 @@ def test_half_yearly_schedule_and_cycle_ids(half):
 
 def test_quarterly_setting(home):
     """Also: without DTSEN_JAVA_OPTIONS the jobs keep the JVM's defaults."""
-    dag = _structure(home, DTSEN_CYCLE_PERIOD="quarter", DTSEN_JAVA_OPTIONS="", DTSEN_JAVA_OPTIONS_INGEST="",
+    dag = _structure(home, DTSEN_CYCLE_PERIOD="quarter", DTSEN_JAVA_OPTIONS="", DTSEN_JAVA_OPTIONS_RESOLVE="",
                      DTSEN_JAVA_HOME="")["dags"]["dtsen_cycle"]
     assert not any("extraJavaOptions" in k for t in dag["tasks"].values() for k in t["conf"])
     assert not any("JAVA_HOME" in t["env_vars"] for t in dag["tasks"].values())
