@@ -25,11 +25,14 @@ SMALL_JVM = "-XX:+UseSerialGC"
 LONG_STAGES = {"resolve"}
 
 
+def stage_jvm(stage: str) -> str:
+    """A stage's JVM options in the tests: SMALL_JVM for LONG_STAGES, else SHORT_JVM."""
+    return SMALL_JVM if stage in LONG_STAGES else SHORT_JVM
+
+
 def jvm_options(stage: str, folder: Path) -> str:
-    """A stage's JVM options in the tests (SMALL_JVM for LONG_STAGES, else SHORT_JVM), with the class
-    archive of those options in `folder`."""
-    kind = "small" if stage in LONG_STAGES else "short"
-    return with_class_archive(SMALL_JVM if kind == "small" else SHORT_JVM, folder / f"jvm-{kind}.jsa")
+    """`stage_jvm(stage)` with the class archive of those options in `folder`."""
+    return with_class_archive(stage_jvm(stage), folder / f"jvm-{'small' if stage in LONG_STAGES else 'short'}.jsa")
 
 
 def with_class_archive(options: str, archive: Path) -> str:

@@ -21,7 +21,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from airflow_env import LONG_STAGES, SHORT_JVM, SMALL_JVM, jobs_java_home, jvm_options
+from airflow_env import jobs_java_home, jvm_options, stage_jvm
 
 ROOT = Path(__file__).resolve().parents[2]
 SPARK_HOME = Path(__import__("pyspark").__file__).parent
@@ -98,11 +98,10 @@ def _jars() -> str:
 def _submit(master: str, env: dict[str, str], job: str, *args: str) -> str:
     """The job by spark-submit to `master`, JVM options as the DAG test's tasks (airflow_env.py); the
     driver shares their class archive (same class path), the executors keep none (theirs differs)."""
-    jvm = SMALL_JVM if job in LONG_STAGES else SHORT_JVM
     cmd = [str(SPARK_SUBMIT), "--master", master, "--jars", _jars(), "--name", f"dtsen-{job}",
            "--conf", "spark.driver.memory=2g", "--conf", f"spark.executorEnv.PYTHONPATH={ROOT / 'lib'}",
            "--conf", f"spark.driver.extraJavaOptions={jvm_options(job, Path(env['DTSEN_LAKE']).parent)}",
-           "--conf", f"spark.executor.extraJavaOptions={jvm}",
+           "--conf", f"spark.executor.extraJavaOptions={stage_jvm(job)}",
            "--total-executor-cores", "2", "--executor-memory", "1g"]
     cmd += [x for k in ("DTSEN_LAKE", "DTSEN_CONF", "DTSEN_ENV") for x in ("--conf", f"spark.executorEnv.{k}={env[k]}")]
     got = subprocess.run([*cmd, str(ROOT / "jobs" / f"{job}.py"), *args], env=_env(**env),
