@@ -356,7 +356,7 @@ def refine(spark: SparkSession, conf: Config, cycle: str, source: str, keys: Key
     as_of = cyc.reference_date.replace(year=cyc.year + (cyc.start_month - 1 + cyc.months) // 12,
                                        month=(cyc.start_month - 1 + cyc.months) % 12 + 1)
     bronze = cat.read(spark, "bronze_rows", cycle).where(F.col("source") == source)
-    checked = check(bronze, contract, regions, as_of=as_of).drop("values").persist()
+    checked = check(bronze, contract, regions, as_of=as_of).persist()
     dups = None
     try:
         checked.count()
