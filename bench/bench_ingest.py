@@ -44,7 +44,7 @@ def main() -> int:
                "rows_in": s["rows_in"], "rows_accepted": s["rows_accepted"], "rows_quarantined": s["rows_quarantined"],
                "files": s["files_read"], "files_rejected": s["files_rejected"], "land_seconds": s["land_seconds"],
                "dictionary_seconds": s["dictionary_seconds"],
-               "quarantine_seconds": s["quarantine_seconds"],
+               "pii_seconds": s["pii_seconds"], "quarantine_seconds": s["quarantine_seconds"],
                "reconcile_and_report_seconds": s["reconcile_seconds"],
                "wall_seconds": m["wall_seconds"], "peak_memory_gib": m["peak_memory_gib"],
                "rows_per_second": round(s["rows_in"] / m["wall_seconds"]), "per_source": per_source,
