@@ -8,6 +8,8 @@ is above PKH's 1-4"); `failed_id` / `failed_en` hold the failed ones only.
 """
 from __future__ import annotations
 
+from functools import reduce
+
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -33,16 +35,19 @@ COLUMNS = ["cycle", "family_id", "program", "province_code", "regency_code", "vi
 
 
 def _units(p: Program) -> tuple[Column, Column]:
-    """(benefit in Rp, units paid), paying the dearest units first up to max_units."""
-    remaining = F.lit(p.max_units) if p.max_units is not None else None
-    benefit, paid = F.lit(0).cast("long"), F.lit(0)
+    """(benefit in Rp, units paid), paying the dearest units first up to max_units.
+
+    What is left for a unit is max_units less the units before it (never below 0): written with the
+    running count of those units, not as the previous unit's "left - taken", which repeats the whole
+    expression twice per unit. PKH's seven units made a plan of 2^7 copies, over Java's 64 KB per
+    method: Spark compiled it, failed and fell back to interpreting it in every allocate run."""
+    benefit, paid, before = F.lit(0).cast("long"), F.lit(0), F.lit(0)
     for unit, amount in p.benefit:
         count = F.expr(UNITS[unit]).cast("int")
-        take = count if remaining is None else F.least(count, remaining)
+        take = count if p.max_units is None else F.least(count, F.greatest(F.lit(p.max_units) - before, F.lit(0)))
         benefit = benefit + take.cast("long") * F.lit(amount)
         paid = paid + take
-        if remaining is not None:
-            remaining = remaining - take
+        before = before + count
     return benefit, paid
 
 
@@ -127,8 +132,13 @@ def eligibility(profiles: DataFrame, scores: DataFrame, flags: DataFrame, progra
                             "elderly_70_plus", "severe_disability", "data_complete", "missing_key_data")
             .join(scores.select("family_id", "desil", "category", "welfare_rank"), "family_id", "left")
             .join(exclusions(flags, programs), "family_id", "left"))
-    rows = F.array(*[_program_row(p, F.col("excluded_id"), F.col("excluded_en")) for p in programs.programs])
-    return (base.select("*", F.explode(rows).alias("_p"))
+    # One projection per program, not one array of every program's row to explode: all programs' checks
+    # and reasons in one generated method passed Java's 64 KB limit, and Spark compiled it, failed and
+    # fell back to interpreting it on every run. The branches share the joins' shuffles (reused).
+    rows = reduce(DataFrame.unionByName, [base.select("*", _program_row(p, F.col("excluded_id"),
+                                                                         F.col("excluded_en")).alias("_p"))
+                                          for p in programs.programs])
+    return (rows
             .select(F.lit(cycle).alias("cycle"), "family_id", "_p.program", "province_code", "regency_code",
                     "village_code", "members", "desil", "category", "welfare_rank", "_p.eligible", "_p.benefit_rp",
                     "_p.units_paid", "_p.reasons_id", "_p.reasons_en", "_p.failed_id", "_p.failed_en",
