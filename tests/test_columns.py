@@ -24,7 +24,16 @@ def test_present_drops_nulls_and_keeps_order(spark):
 
 
 def test_no_higher_order_function_breaks_whole_stage_codegen(spark):
-    df = spark.range(3).select(labels_where([(F.col("id") > 0, "pos")]).alias("a"),
-                               present([F.when(F.col("id") > 1, F.lit("two"))]).alias("b"))
-    plan = df._jdf.queryExecution().executedPlan().toString()
+    """Production profiles generate code for whole stages (the test profile interprets: tiny tables)."""
+    generated = {"spark.sql.codegen.wholeStage": "true", "spark.sql.codegen.factoryMode": "FALLBACK"}
+    before = {k: spark.conf.get(k) for k in generated}
+    for k, v in generated.items():
+        spark.conf.set(k, v)
+    try:
+        df = spark.range(3).select(labels_where([(F.col("id") > 0, "pos")]).alias("a"),
+                                   present([F.when(F.col("id") > 1, F.lit("two"))]).alias("b"))
+        plan = df._jdf.queryExecution().executedPlan().toString()
+    finally:
+        for k, v in before.items():
+            spark.conf.set(k, v)
     assert "*(1) Project" in plan and "lambdafunction" not in plan, plan

@@ -26,6 +26,7 @@ from airflow_env import jobs_java_home, jvm_options, stage_jvm
 ROOT = Path(__file__).resolve().parents[2]
 SPARK_HOME = Path(__import__("pyspark").__file__).parent
 SPARK_SUBMIT = Path(sys.prefix) / "bin" / "spark-submit"
+CLUSTER_ENV = "clustertest"          # dagtest with the production profile's generated code (lakes)
 
 
 def _free_port() -> int:
@@ -121,6 +122,12 @@ def lakes(setting, dag_runs, cluster, conf) -> dict:
 
     cycle, lakes = setting["cycle"], {"silver_person": setting["tmp"] / "lake-cluster-ingest",
                                       "residents": setting["tmp"] / "lake-cluster-resolve"}
+    # The suite's Spark profile interprets expressions (tiny tables); the cluster's jobs run Spark's
+    # generated code and adaptive plans, as production does, so equal tables also say both paths agree.
+    shutil.copytree(setting["conf"] / "dagtest", setting["conf"] / CLUSTER_ENV, dirs_exist_ok=True)
+    (setting["conf"] / CLUSTER_ENV / "spark_generated_code.yml").write_text(
+        "spark:\n  profiles:\n    test:\n      spark.sql.codegen.wholeStage: 'true'\n"
+        "      spark.sql.codegen.factoryMode: FALLBACK\n      spark.sql.adaptive.enabled: 'true'\n")
     shutil.copytree(setting["generated"], lakes["silver_person"])
     shutil.copytree(setting["lake"], lakes["residents"])
     shutil.rmtree(Catalog(conf.with_overrides({"catalog": {"lake_root": str(lakes["residents"])}})).path("residents"))
@@ -132,7 +139,7 @@ def lakes(setting, dag_runs, cluster, conf) -> dict:
 
 
 def _lake_env(setting: dict, lake: Path) -> dict[str, str]:
-    return {"DTSEN_LAKE": str(lake), "DTSEN_CONF": str(setting["conf"]), "DTSEN_ENV": "dagtest"}
+    return {"DTSEN_LAKE": str(lake), "DTSEN_CONF": str(setting["conf"]), "DTSEN_ENV": CLUSTER_ENV}
 
 
 def test_jobs_ran_on_the_cluster(lakes, cluster, setting):
