@@ -1,5 +1,6 @@
-"""One Spark session for the whole suite (local[2], UI off, few partitions, as Delta's own tests),
-and a throw-away lake per test session so tests never touch ./lake."""
+"""One Spark session for the whole suite (local[2], UI off, few partitions, as Delta's own tests;
+expressions interpreted: conf/base/spark.yml, profile `test`), and a throw-away lake per test
+session so tests never touch ./lake."""
 from __future__ import annotations
 
 import os
