@@ -121,6 +121,31 @@ def test_jsonl_rows_keys_aliases_and_breakage():
     assert ("renamed", "nama_lengkap->NAMA") in got.drift
 
 
+json_value = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+                          lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=3), inner,
+                                                                                      max_size=2), max_leaves=4)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(["ID", "NIK", "NAMA", "nama_lengkap", "TGL", "other"]), json_value),
+                min_size=1, max_size=10))
+def test_jsonl_values_of_every_json_type_come_through_as_text(objects):
+    """Strings and nulls are taken as they are, everything else as its text (True -> 'true', 2.0 -> '2');
+    an alias fills its field unless the file also has the field itself."""
+    def text(v):
+        if v is None or isinstance(v, str):
+            return v
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
+    got = read_bytes(("\n".join(json.dumps(o) for o in objects) + "\n").encode(), JSONL)
+    for r, o in zip(got.rows, objects, strict=True):
+        want = {**({"NAMA": o["nama_lengkap"]} if "nama_lengkap" in o else {}), **o}
+        assert r.error is None
+        assert r.values == [text(want.get(n)) for n in ("ID", "NIK", "NAMA", "TGL")]
+
+
 def test_parquet_rows_and_a_truncated_parquet():
     buf = io.BytesIO()
     pq.write_table(pa.table({"ID": [1, 2], "NIK": ["3201011508950001", None], "NAMA": ["A", "B"],

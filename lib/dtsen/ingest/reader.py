@@ -183,6 +183,7 @@ def _read_csv(lines: list[bytes], cut: bool, contract: Contract, out: FileRead, 
 def _read_jsonl(lines: list[bytes], cut: bool, contract: Contract, out: FileRead, need_nl: bool) -> FileRead:
     names = contract.source_names
     alias = contract.aliases
+    alias_keys = alias.keys()
     seen_keys: set[str] = set()
     last = len(lines) - 1
     for i, raw in enumerate(lines):
@@ -197,11 +198,14 @@ def _read_jsonl(lines: list[bytes], cut: bool, contract: Contract, out: FileRead
         if not isinstance(obj, dict):
             out.rows.append(Row(i + 1, text, h, [], R.JSON_INVALID))
             continue
-        for k in list(obj):
-            if k in alias and alias[k] not in obj:
-                obj[alias[k]] = obj[k]
+        if alias_keys and not alias_keys.isdisjoint(obj):
+            for k in list(obj):
+                if k in alias and alias[k] not in obj:
+                    obj[alias[k]] = obj[k]
         seen_keys.update(obj)
-        out.rows.append(Row(i + 1, text, h, [_to_text(obj.get(n)) for n in names]))
+        # text and missing values as they are (most of a feed); only the rest goes through _to_text
+        out.rows.append(Row(i + 1, text, h, [v if v is None or v.__class__ is str else _to_text(v)
+                                             for v in map(obj.get, names)]))
     if seen_keys:
         _, drift, _ = _map_columns(contract, sorted(seen_keys))
         out.drift = [d for d in drift if not (d[0] == "extra" and d[1] in alias)]
