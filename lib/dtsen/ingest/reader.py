@@ -183,7 +183,6 @@ def _read_csv(lines: list[bytes], cut: bool, contract: Contract, out: FileRead, 
 def _read_jsonl(lines: list[bytes], cut: bool, contract: Contract, out: FileRead, need_nl: bool) -> FileRead:
     names = contract.source_names
     alias = contract.aliases
-    alias_keys = alias.keys()
     seen_keys: set[str] = set()
     last = len(lines) - 1
     for i, raw in enumerate(lines):
@@ -198,7 +197,7 @@ def _read_jsonl(lines: list[bytes], cut: bool, contract: Contract, out: FileRead
         if not isinstance(obj, dict):
             out.rows.append(Row(i + 1, text, h, [], R.JSON_INVALID))
             continue
-        if alias_keys and not alias_keys.isdisjoint(obj):
+        if not alias.keys().isdisjoint(obj):
             for k in list(obj):
                 if k in alias and alias[k] not in obj:
                     obj[alias[k]] = obj[k]
