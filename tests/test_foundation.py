@@ -170,6 +170,37 @@ def test_an_operators_java_home_wins_and_a_wrong_one_in_conf_is_named(tmp_path, 
         choose_java(str(tmp_path / "nowhere"))
 
 
+def test_the_local_jvm_runs_with_its_jobs_jit_directives(spark, conf):
+    from dtsen.config import resolve_path
+
+    args = list(spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
+    path = resolve_path(conf.get("spark.jit_directives")["tests"])
+    assert path.endswith(".json") and f"-XX:CompilerDirectivesFile={path}" in args
+    # the JVM's own notices go to stderr, so a job's --json summary stays the only thing on stdout
+    assert "-XX:+DisplayVMOutputToStderr" in args
+    assert conf.get("spark.jit_directives")["ingest"] == conf.get("spark.jit_directives")["tests"]
+
+
+def test_a_wrong_jit_directives_file_stops_the_run_with_the_jvms_reason(spark, tmp_path):
+    """`spark` first: its session chose the JDK (JAVA_HOME) that checks the file."""
+    from dtsen.spark import jit_directive_options
+
+    assert jit_directive_options(None, "ingest") == "" and jit_directive_options({"resolve": "x.json"}, "ingest") == ""
+    with pytest.raises(ConfigError, match=r"spark.jit_directives.ingest .*no such file"):
+        jit_directive_options({"ingest": str(tmp_path / "none.json")}, "ingest")
+    with pytest.raises(ConfigError, match="must map job names"):
+        jit_directive_options("a.json", "ingest")
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"match": "not a method pattern", "c2": {"Exclude": true}}]')
+    with pytest.raises(ConfigError, match=r"(?s)not a compiler directives file.*Method pattern"):
+        jit_directive_options({"ingest": str(bad)}, "ingest")
+    good = tmp_path / "with space" / "c1.json"
+    good.parent.mkdir()
+    good.write_text('[{"match": ["org/example/Gen*.*"], "c2": {"Exclude": true}}]')
+    assert jit_directive_options({"ingest": str(good)}, "ingest") == (
+        f'-XX:+UnlockDiagnosticVMOptions "-XX:CompilerDirectivesFile={good}" -XX:+DisplayVMOutputToStderr')
+
+
 def test_delta_is_really_in_use(spark, tmp_path):
     path = str(tmp_path / "d")
     spark.range(3).write.format("delta").save(path)

@@ -38,8 +38,13 @@ def _major(java: str) -> tuple[int | None, str]:
     return (int(m.group(2)) if major == 1 and m.group(2) else major), out
 
 
+def _java() -> str | None:
+    """The `java` the local JVM will run: JAVA_HOME's, else the PATH's."""
+    return os.path.join(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else shutil.which("java")
+
+
 def java_major_version() -> int:
-    java = os.path.join(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else shutil.which("java")
+    java = _java()
     if not java or not os.path.exists(java):
         raise EnvironmentProblem(
             f"Java not found. Spark 4 needs Java {MIN_JAVA}+: install it (apt-get install openjdk-17-jre-headless) "
@@ -98,6 +103,37 @@ def linkage_jars() -> list[str]:
     return [path] if os.path.exists(path) else []
 
 
+def jit_directive_options(setting: object, app: str) -> str:
+    """JVM options that load the HotSpot compiler directives file conf `spark.jit_directives` names for
+    the job `app` (a mapping job -> path relative to the project root; a job not in it: none). The
+    JVM the run will use checks the file first, so a wrong one stops the run with HotSpot's own
+    message instead of a Java gateway that fails to start.
+
+    Per job, because what pays differs: on 2 cores the JIT compilers took a third of the ingest's CPU,
+    most of it C2 compiling Spark's generated classes that each run for seconds (BENCHMARKS.md,
+    Ingest), while other jobs run the same generated code for minutes."""
+    if setting is None:
+        return ""
+    if not isinstance(setting, dict) or not all(isinstance(v, str) for v in setting.values()):
+        raise ConfigError(f"spark.jit_directives must map job names (ingest, resolve, ...) to directive files, "
+                          f"got {setting!r}")
+    given = setting.get(app, "")
+    if not given:
+        return ""
+    path = resolve_path(given)
+    if not os.path.isfile(path):
+        raise ConfigError(f"spark.jit_directives.{app} is '{given}': no such file ({path})")
+    # HotSpot announces "N compiler directives added" on stdout, ahead of a job's --json summary: its
+    # own messages go to stderr instead.
+    options = ["-XX:+UnlockDiagnosticVMOptions", f"-XX:CompilerDirectivesFile={path}", "-XX:+DisplayVMOutputToStderr"]
+    run = subprocess.run([_java() or "java", *options, "-version"], capture_output=True, text=True)
+    if run.returncode != 0:
+        said = "\n".join(x for x in (run.stdout.strip(), run.stderr.strip()) if x)
+        raise ConfigError(f"spark.jit_directives.{app} '{path}' is not a compiler directives file this JVM "
+                          f"accepts (HotSpot's compiler control syntax):\n{said[:2000]}")
+    return " ".join(f'"{o}"' if any(ch.isspace() for ch in o) else o for o in options)
+
+
 def _jvm_running() -> bool:
     """True under spark-submit / pyspark shell, where the launcher already started the JVM."""
     from pyspark import SparkContext
@@ -124,6 +160,10 @@ def get_spark(conf: Config, app: str = "dtsen", profile: str | None = None) -> S
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         # Python workers must run this interpreter (the venv that has dtsen), not the first python3 on PATH.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        jit = jit_directive_options(conf.get("spark.jit_directives"), app)   # after check_java: that JVM checks it
+        if jit:
+            java = str(settings.get("spark.driver.extraJavaOptions", "")).strip()
+            settings["spark.driver.extraJavaOptions"] = f"{java} {jit}".strip()
         launch_only = settings
     else:
         launch_only = {k: v for k, v in settings.items() if not k.startswith(("spark.driver.", "spark.executor."))}
