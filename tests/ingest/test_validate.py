@@ -94,3 +94,12 @@ def test_flag_severity_keeps_the_row_with_a_flag(spark, regions):
     flagging = Contract(**{**PERSON.__dict__, "nik_check": {**PERSON.nik_check, "severity": "flag"}})
     got, _ = _run(spark, regions, [_with(0, "3201011608950001")], contract=flagging)
     assert got[0] == ([], [R.NIK_BIRTH_MISMATCH, R.NIK_SEX_MISMATCH])
+
+
+def test_details_follow_the_checks_and_reasons_are_their_distinct_codes_in_that_order(spark, regions):
+    row = [None, "3201", None, "WANITA", "61", "141,5", "32.01.01.1001"]
+    _, out = _run(spark, regions, [row])
+    assert out[0]["details"] == [f"{R.REQUIRED_MISSING}:NIK", f"{R.KK_FORMAT}:KK", f"{R.REQUIRED_MISSING}:TGL",
+                                 f"{R.ENUM_UNKNOWN}:JK", f"{R.NUMBER_OUT_OF_RANGE}:UMUR_KERJA"]
+    assert out[0]["reasons"] == [R.REQUIRED_MISSING, R.KK_FORMAT, R.ENUM_UNKNOWN, R.NUMBER_OUT_OF_RANGE]
+    assert out[0]["flags"] == []
