@@ -162,8 +162,8 @@ def get_spark(conf: Config, app: str = "dtsen", profile: str | None = None) -> S
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         jit = jit_directive_options(conf.get("spark.jit_directives"), app)   # after check_java: that JVM checks it
         if jit:
-            java = str(settings.get("spark.driver.extraJavaOptions", "")).strip()
-            settings["spark.driver.extraJavaOptions"] = f"{java} {jit}".strip()
+            others = str(settings.get("spark.driver.extraJavaOptions", "")).strip()
+            settings["spark.driver.extraJavaOptions"] = f"{others} {jit}".strip()
         launch_only = settings
     else:
         launch_only = {k: v for k, v in settings.items() if not k.startswith(("spark.driver.", "spark.executor."))}
